@@ -1,0 +1,5 @@
+import sys
+
+from advref.cli import main
+
+sys.exit(main())

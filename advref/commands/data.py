@@ -1,0 +1,73 @@
+"""`advref data info|fetch`: where MNIST is, whether it verifies; fetch it."""
+
+from __future__ import annotations
+
+import json
+
+from data_loaders import DataError, candidate_dirs, find_mnist, sample_available
+from data_loaders.download import DEFAULT_MIRRORS, download_mnist
+from data_loaders.mnist import FILES, file_in, verified_bytes
+from data_loaders.sample import sample_path
+
+
+def register(sub):
+    p = sub.add_parser("data", help="MNIST: where it is, whether it verifies; fetch it",
+                       description="Inspect or fetch the MNIST files.")
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    info = actions.add_parser("info", help="where MNIST was found and whether each file verifies",
+                              description="Say where MNIST was found (argument, ADVREF_DATA, "
+                                          "cache, in that order), verify each file's SHA-256, and "
+                                          "report the bundled sample.")
+    info.add_argument("--data-dir", help="a folder to look in first")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    info.set_defaults(run=run_info)
+    fetch = actions.add_parser("fetch", help="download and verify MNIST into the user cache",
+                               description="Download the missing MNIST files into the user "
+                                           "cache (or --dest), verifying each one.")
+    fetch.add_argument("--dest", help="folder to fetch into (default: the user cache)")
+    fetch.add_argument("--mirror", action="append",
+                       help="a mirror URL to try (repeatable; default: the public mirrors)")
+    fetch.set_defaults(run=run_fetch)
+
+
+def mnist_report(data_dir=None) -> dict:
+    folder = find_mnist(data_dir)
+    report = {"looked_in": [str(d) for d in candidate_dirs(data_dir)],
+              "found": str(folder) if folder else None, "files": {},
+              "sample": str(sample_path()) if sample_available() else None}
+    if folder:
+        for name in FILES:
+            path = file_in(folder, name)
+            try:
+                verified_bytes(path, name)
+                report["files"][name] = {"path": str(path), "verified": True}
+            except DataError as err:
+                report["files"][name] = {"path": str(path), "verified": False, "error": str(err)}
+    return report
+
+
+def run_info(args) -> int:
+    report = mnist_report(args.data_dir)
+    ok = report["found"] is not None and all(f["verified"] for f in report["files"].values())
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0 if ok else 1
+    print("looked in (in order):")
+    for d in report["looked_in"]:
+        print(f"  {d}")
+    if report["found"] is None:
+        print("full MNIST: not found (run `advref data fetch`)")
+    else:
+        print(f"full MNIST: {report['found']}")
+        for name, f in report["files"].items():
+            status = "verified" if f["verified"] else f"FAILED: {f['error']}"
+            print(f"  {name:26s} {status}")
+    print(f"bundled sample: {report['sample'] or 'MISSING'}")
+    return 0 if ok else 1
+
+
+def run_fetch(args) -> int:
+    mirrors = tuple(args.mirror) if args.mirror else DEFAULT_MIRRORS
+    folder = download_mnist(args.dest, mirrors=mirrors)
+    print(f"MNIST verified in {folder}")
+    return 0

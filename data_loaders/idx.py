@@ -1,0 +1,147 @@
+"""The IDX file format (LeCun's MNIST container), raw or gzip-compressed.
+
+Layout of an IDX file (all integers big-endian):
+
+    bytes 0-1   zero
+    byte  2     type code: 0x08 uint8, 0x09 int8, 0x0B int16, 0x0C int32,
+                0x0D float32, 0x0E float64
+    byte  3     number of dimensions, ndim
+    then        ndim uint32 sizes
+    then        prod(sizes) items of the type, big-endian, C order
+
+`read_idx` checks each of these and the exact byte length, so a truncated file
+or one with trailing bytes is refused rather than silently reshaped.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+TYPE_CODES = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+_CODE_OF_KIND = {(dt.kind, dt.itemsize): code for code, dt in TYPE_CODES.items()}
+
+
+class DataError(ValueError):
+    """A data file is missing, corrupt, truncated or does not verify."""
+
+
+def read_bytes(path) -> bytes:
+    """The decompressed content of `path` (gzip detected by its magic bytes).
+
+    A name ending in ``.gz`` whose content is not gzip, and a gzip stream that is
+    truncated or corrupt, raise DataError naming the file.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror})") from None
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            return gzip.decompress(raw)
+        except (EOFError, OSError, zlib.error) as err:
+            raise DataError(f"{path}: corrupt or truncated gzip stream ({err})") from None
+    if path.suffix == ".gz":
+        raise DataError(f"{path}: not gzip (the name ends in .gz but the magic bytes are "
+                        f"{raw[:2].hex() or 'missing'}, expected 1f8b)")
+    return raw
+
+
+def parse_idx(data: bytes, name="<bytes>") -> np.ndarray:
+    """Parse IDX content already in memory; `name` is used in error messages.
+
+    Returns a read-only native-endian array viewing `data` where possible.
+    """
+    if len(data) < 4:
+        raise DataError(f"{name}: truncated: {len(data)} bytes, shorter than the 4-byte IDX magic")
+    if data[0] != 0 or data[1] != 0:
+        raise DataError(f"{name}: bad magic number {data[:4].hex()}: an IDX file starts with "
+                        "two zero bytes")
+    code, ndim = data[2], data[3]
+    if code not in TYPE_CODES:
+        raise DataError(f"{name}: unknown IDX type code 0x{code:02x}; known codes are "
+                        + ", ".join(f"0x{c:02x}" for c in TYPE_CODES))
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataError(f"{name}: truncated header: {ndim} dimensions need {header} bytes, "
+                        f"the file has {len(data)}")
+    shape = tuple(int(s) for s in np.frombuffer(data, ">u4", count=ndim, offset=4))
+    dtype = TYPE_CODES[code]
+    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) < expected:
+        raise DataError(f"{name}: truncated: header declares shape {shape} of {dtype.name} "
+                        f"({expected} bytes in all), the file has {len(data)}")
+    if len(data) > expected:
+        raise DataError(f"{name}: {len(data) - expected} trailing bytes after the data that "
+                        f"shape {shape} of {dtype.name} declares")
+    array = np.frombuffer(data, dtype, offset=header).reshape(shape)
+    if not dtype.isnative and dtype.itemsize > 1:
+        array = array.astype(dtype.newbyteorder("="))
+    return array
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (raw or gzip) into an array of its declared dtype and shape."""
+    return parse_idx(read_bytes(path), str(path))
+
+
+def write_idx(path, array) -> None:
+    """Write `array` as IDX; gzip-compressed when `path` ends in ``.gz``.
+
+    The write is atomic: a temporary file in the same folder is renamed over
+    `path` only once it is complete.
+    """
+    array = np.asarray(array)
+    code = _CODE_OF_KIND.get((array.dtype.kind, array.dtype.itemsize))
+    if code is None:
+        raise TypeError("IDX stores uint8, int8, int16, int32, float32 or float64, "
+                        f"got {array.dtype} instead.")
+    if array.ndim > 255:
+        raise ValueError(f"IDX stores at most 255 dimensions, got {array.ndim} instead.")
+    if any(s >= 2**32 for s in array.shape):
+        raise ValueError(f"IDX sizes must fit in 32 bits, got shape {array.shape} instead.")
+    header = bytes([0, 0, code, array.ndim]) + np.asarray(array.shape, ">u4").tobytes()
+    body = np.ascontiguousarray(array, dtype=TYPE_CODES[code]).tobytes()
+    content = header + body
+    if str(path).endswith(".gz"):
+        content = gzip.compress(content, mtime=0)
+    atomic_write_bytes(path, content)
+
+
+def atomic_write_bytes(path, content: bytes) -> None:
+    """Write `content` to `path` through a temporary file and os.replace."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~current_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,156 @@
+"""MNIST: find the four IDX files, verify them, and return float arrays in [0, 1].
+
+Where `load_mnist` looks, in order: the `data_dir` argument, the `ADVREF_DATA`
+environment variable, the user cache (`$XDG_CACHE_HOME/advref/mnist`, by
+default `~/.cache/advref/mnist`). The first folder holding all four standard
+files (gzipped or raw) is used. Every file is checked against the SHA-256 of its
+decompressed content before it is parsed; a mismatch is an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .idx import DataError, parse_idx, read_bytes
+
+N_FEATURES = 784
+N_CLASSES = 10
+
+# SHA-256 of the decompressed IDX content (md5 of the same bytes match the
+# widely published MNIST values).
+SHA256 = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+FILES = tuple(SHA256)
+FETCH_COMMAND = "advref data fetch"
+
+
+class Dataset(NamedTuple):
+    """Train and test arrays: x is (n, 784) float in [0, 1], y is (n,) int64."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+
+
+def cache_dir() -> Path:
+    """The user cache folder for MNIST: $XDG_CACHE_HOME/advref/mnist."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "advref" / "mnist"
+
+
+def candidate_dirs(data_dir=None) -> list[Path]:
+    """The folders `load_mnist` looks in, in order."""
+    dirs = []
+    if data_dir is not None:
+        dirs.append(Path(data_dir))
+    if os.environ.get("ADVREF_DATA"):
+        dirs.append(Path(os.environ["ADVREF_DATA"]))
+    dirs.append(cache_dir())
+    return dirs
+
+
+def file_in(folder: Path, name: str) -> Path | None:
+    """The path of MNIST file `name` in `folder`, gzipped or raw, if present."""
+    for candidate in (folder / f"{name}.gz", folder / name):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def find_mnist(data_dir=None) -> Path | None:
+    """The first candidate folder that holds all four files, or None."""
+    for folder in candidate_dirs(data_dir):
+        if all(file_in(folder, name) for name in FILES):
+            return folder
+    return None
+
+
+def verified_bytes(path: Path, name: str) -> bytes:
+    """Decompressed content of `path`, checked against the digest of `name`."""
+    data = read_bytes(path)
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != SHA256[name]:
+        raise DataError(f"{path}: SHA-256 of the decompressed content does not match "
+                        f"{name}: expected {SHA256[name]}, got {digest}")
+    return data
+
+
+def not_found_error(data_dir=None) -> DataError:
+    looked = "\n".join(f"  - {d}" for d in candidate_dirs(data_dir))
+    return DataError("MNIST not found. Looked for the four files "
+                     f"({', '.join(FILES)}; .gz or raw) in:\n{looked}\n"
+                     f"Fetch them into the cache with `{FETCH_COMMAND}`, or set ADVREF_DATA "
+                     "to a folder that holds them.")
+
+
+def images_to_float(images: np.ndarray, dtype) -> np.ndarray:
+    """(n, 28, 28) uint8 -> (n, 784) `dtype` in [0, 1] (x / 255), one allocation."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"dtype must be a float dtype, got {dtype} instead.")
+    out = images.reshape(len(images), -1).astype(dtype)
+    np.divide(out, 255, out=out)
+    return out
+
+
+def load_mnist(data_dir=None, *, download=False, dtype=np.float64) -> Dataset:
+    """Load and verify MNIST: 60,000 train and 10,000 test images.
+
+    Images come as (n, 784) arrays of `dtype` in [0, 1] (pixel / 255), labels as
+    int64. With `download=True`, missing files are fetched into the user cache
+    (see `data_loaders.download`).
+    """
+    folder = find_mnist(data_dir)
+    if folder is None and download:
+        from .download import download_mnist
+
+        folder = download_mnist()
+    if folder is None:
+        raise not_found_error(data_dir)
+    arrays = {}
+    for name in FILES:
+        path = file_in(folder, name)
+        arrays[name] = parse_idx(verified_bytes(path, name), str(path))
+    return Dataset(
+        images_to_float(arrays["train-images-idx3-ubyte"], dtype),
+        arrays["train-labels-idx1-ubyte"].astype(np.int64),
+        images_to_float(arrays["t10k-images-idx3-ubyte"], dtype),
+        arrays["t10k-labels-idx1-ubyte"].astype(np.int64),
+    )
+
+
+def train_valid_split(x, y, n_valid=10_000):
+    """The maxout recipe's split: the first n - n_valid examples train, the rest validate.
+
+    For MNIST's 60,000 training images this is 0..50k / 50k..60k.
+    Returns (x_train, y_train, x_valid, y_valid) as views.
+    """
+    n = len(x)
+    if len(y) != n:
+        raise ValueError(f"x and y must have the same length, got {n} and {len(y)} instead.")
+    if not 0 < n_valid < n:
+        raise ValueError(f"n_valid must be between 1 and {n - 1}, got {n_valid} instead.")
+    cut = n - n_valid
+    return x[:cut], y[:cut], x[cut:], y[cut:]
+
+
+def binary_subset(x, y, classes=(3, 7)):
+    """The examples of two classes, relabelled 0 (first class) and 1 (second).
+
+    Returns new arrays (x_sub, y_sub); y_sub is int64.
+    """
+    a, b = classes
+    if a == b:
+        raise ValueError(f"classes must be two different labels, got {classes} instead.")
+    keep = (y == a) | (y == b)
+    return x[keep], (y[keep] == b).astype(np.int64)

@@ -1,0 +1,81 @@
+import gzip
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from data_loaders import DataError, read_idx, write_idx
+
+DTYPES = ["u1", "i1", ">i2", "<i2", "i4", "f4", "f8"]
+
+
+@given(dtype=st.sampled_from(DTYPES), compress=st.booleans(), data=st.data())
+def test_round_trip(tmp_path_factory, dtype, compress, data):
+    arr = data.draw(hnp.arrays(dtype, hnp.array_shapes(min_dims=1, max_dims=4, min_side=0,
+                                                        max_side=5)))
+    path = tmp_path_factory.mktemp("idx") / ("a.idx.gz" if compress else "a.idx")
+    write_idx(path, arr)
+    back = read_idx(path)
+    assert back.shape == arr.shape
+    assert back.dtype.kind == arr.dtype.kind and back.dtype.itemsize == arr.dtype.itemsize
+    assert back.dtype.isnative
+    np.testing.assert_array_equal(back, arr)
+
+
+def good_bytes():
+    return bytes([0, 0, 0x08, 2, 0, 0, 0, 2, 0, 0, 0, 3]) + bytes(range(6))
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\x01\x00\x08\x01\x00\x00\x00\x01\x05", "bad magic"),
+    (b"\x00\x00\x07\x01\x00\x00\x00\x01\x05", "unknown IDX type code 0x07"),
+    (good_bytes()[:-1], "truncated"),
+    (good_bytes()[:9], "truncated header"),
+    (good_bytes() + b"\x00\x00", "2 trailing bytes"),
+    (b"\x00\x00", "truncated"),
+])
+def test_corrupt_files_name_file_and_problem(tmp_path, content, message):
+    path = tmp_path / "bad.idx"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=message) as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_good_bytes_parse(tmp_path):
+    path = tmp_path / "ok.idx"
+    path.write_bytes(good_bytes())
+    np.testing.assert_array_equal(read_idx(path), np.arange(6, dtype=np.uint8).reshape(2, 3))
+
+
+def test_truncated_gzip(tmp_path):
+    path = tmp_path / "t.idx.gz"
+    path.write_bytes(gzip.compress(good_bytes())[:-9])
+    with pytest.raises(DataError, match="corrupt or truncated gzip") as info:
+        read_idx(path)
+    assert str(path) in str(info.value)
+
+
+def test_gz_name_without_gzip_content(tmp_path):
+    path = tmp_path / "plain.idx.gz"
+    path.write_bytes(good_bytes())
+    with pytest.raises(DataError, match="not gzip"):
+        read_idx(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="not found"):
+        read_idx(tmp_path / "nope.idx")
+
+
+def test_write_rejects_unsupported_dtype(tmp_path):
+    with pytest.raises(TypeError, match="got int64 instead"):
+        write_idx(tmp_path / "x.idx", np.zeros(3, np.int64))
+
+
+def test_write_is_atomic_and_leaves_no_temp(tmp_path):
+    path = tmp_path / "x.idx"
+    write_idx(path, np.arange(4, dtype=np.uint8))
+    assert [p.name for p in tmp_path.iterdir()] == ["x.idx"]
