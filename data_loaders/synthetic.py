@@ -14,11 +14,10 @@ import numpy as np
 
 
 def as_generator(rng) -> np.random.Generator:
-    """A numpy Generator from a Generator or an int seed."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
+    """A numpy Generator from a Generator or an int seed (None is refused: no unseeded draws)."""
+    if isinstance(rng, np.random.Generator) or (
+            isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
+        return np.random.default_rng(rng)
     raise TypeError(f"rng must be a numpy Generator or an int seed, got {type(rng).__name__} "
                     "instead.")
 

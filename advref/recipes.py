@@ -1,0 +1,91 @@
+"""Named training recipes: model and optimiser hyperparameters as plain data.
+
+`maxout_mnist_pi` is the published recipe (pylearn2 mnist_pi.yaml, the paper's
+baseline); the others are this project's choices for models the paper trains
+but does not specify. Each recipe is a dict:
+    {"model": {"class": ..., constructor arguments},
+     "train": {keyword arguments of advref.train.train},
+     "n_valid": validation examples held out of the end of the training set}
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+
+def maxout_mnist_pi(units=240):
+    """784 -> maxout(units x 5) x 2 -> softmax; dropout, max-norm 1.9365; SGD batch 100,
+    lr .1 / 1.000004 per update (floor 1e-6), momentum .5 -> .7 over epochs 1..250,
+    early stopping after 100 epochs without improvement on 50k/10k."""
+    return {
+        "model": {"class": "MaxoutMLP", "units": [units, units], "pieces": 5,
+                  "include_probs": [0.8, 0.5, 0.5], "scales": [1.0, 2.0, 2.0],
+                  "max_col_norm": 1.9365, "irange": 0.005},
+        "train": {"epochs": 1000, "batch_size": 100, "lr": 0.1, "lr_decay": 1.000004,
+                  "lr_min": 1e-6, "momentum": 0.5, "final_momentum": 0.7,
+                  "momentum_start": 1, "momentum_saturate": 250, "patience": 100},
+        "n_valid": 10_000,
+    }
+
+
+def softmax_mnist():
+    return {"model": {"class": "SoftmaxRegression"},
+            "train": {"epochs": 30, "batch_size": 100, "lr": 0.1, "momentum": 0.5,
+                      "patience": 5},
+            "n_valid": 10_000}
+
+
+def logistic_37():
+    return {"model": {"class": "LogisticRegression"},
+            "train": {"epochs": 30, "batch_size": 100, "lr": 0.1, "momentum": 0.5,
+                      "patience": 5},
+            "n_valid": 2_000}
+
+
+def mlp_mnist(activation="relu"):
+    return {"model": {"class": "MLP", "hidden": [800, 800], "activation": activation},
+            "train": {"epochs": 30, "batch_size": 100, "lr": 0.05, "lr_decay": 1.00001,
+                      "lr_min": 1e-4, "momentum": 0.9, "patience": 5},
+            "n_valid": 10_000}
+
+
+def rbf_mnist():
+    """Centres start at the class means (RBFNetwork.init_centers), widths 3/sqrt(d)."""
+    return {"model": {"class": "RBFNetwork", "init_centers": True, "gamma_scale": 3.0},
+            "train": {"epochs": 30, "batch_size": 100, "lr": 0.05, "momentum": 0.9,
+                      "patience": 5},
+            "n_valid": 10_000}
+
+
+RECIPES = {
+    "logistic": logistic_37,
+    "softmax": softmax_mnist,
+    "maxout": maxout_mnist_pi,
+    "maxout1600": lambda: maxout_mnist_pi(units=1600),
+    "relu": lambda: mlp_mnist("relu"),
+    "tanh": lambda: mlp_mnist("tanh"),
+    "rbf": rbf_mnist,
+}
+
+
+def get_recipe(name):
+    if name not in RECIPES:
+        raise ValueError(f"recipe must be one of {sorted(RECIPES)}, got {name!r} instead.")
+    return copy.deepcopy(RECIPES[name]())
+
+
+def build_model(spec, n_features, n_classes, *, rng=0, dtype=np.float64, x=None, y=None):
+    """A model from a recipe's "model" entry; data-driven inits use (x, y)."""
+    from models import model_classes
+
+    spec = dict(spec)
+    cls = model_classes()[spec.pop("class")]
+    init_centers, gamma_scale = spec.pop("init_centers", False), spec.pop("gamma_scale", None)
+    if cls.__name__ != "LogisticRegression":
+        spec["n_classes"] = n_classes
+    model = cls(n_features, **spec, rng=rng, dtype=dtype)
+    if init_centers:
+        model.init_centers(x, y, gamma_scale=gamma_scale)
+    return model

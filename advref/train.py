@@ -1,0 +1,156 @@
+"""Minibatch SGD with momentum, the maxout recipe's schedules, and early stopping.
+
+Per update t (counted from 0), for every parameter p with gradient g:
+    lr_t = max(lr / lr_decay^t, lr_min)
+    v    = mu_e * v - lr_t * g                 (momentum, v starts at 0)
+    p    = p + v
+then every matrix in model.weight_names has each column rescaled to L2 norm at
+most max_col_norm (when set). Momentum in epoch e (1-based) rises linearly:
+    mu_e = momentum + (final_momentum - momentum) * clip((e - start)/(saturate - start), 0, 1)
+Weight decay adds to the objective, per chosen weight W:
+    l1 * sum|W|   (gradient l1 * sign(W))      l2 * sum W^2   (gradient 2 l2 W)
+
+The objective is a function (model, x, y, rng) -> (mean loss, grads); the
+default is the clean loss in train mode (dropout on). After every epoch the
+monitor measures the validation error (default: clean error); with `patience`,
+training stops after that many epochs without a strictly lower one, and the
+best parameters are restored. Same seed, same data: bit-identical parameters.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.validation import as_generator, check_positive_int
+
+from .evaluate import error_rate
+
+TRAIN_MONITOR_SIZE = 10_000
+
+
+def clean_objective(model, x, y, rng):
+    return model.loss_and_grads(x, y, train=True, rng=rng)
+
+
+@dataclass
+class History:
+    epochs: list = field(default_factory=list)
+    best_epoch: int = 0
+    best_valid_error: float = float("nan")
+    stopped_early: bool = False
+    seconds: float = 0.0
+    updates: int = 0
+
+
+def momentum_at(epoch, momentum, final_momentum, start, saturate):
+    if final_momentum is None or saturate <= start:
+        return momentum
+    frac = min(max((epoch - start) / (saturate - start), 0.0), 1.0)
+    return momentum + (final_momentum - momentum) * frac
+
+
+def decay_terms(l1, l2, weight_names):
+    """{param: (l1, l2)} from floats (all weights) or dicts {param: coef}."""
+    def as_dict(value):
+        if value is None or value == 0:
+            return {}
+        return dict(value) if isinstance(value, dict) else dict.fromkeys(weight_names, value)
+
+    l1, l2 = as_dict(l1), as_dict(l2)
+    for name in (*l1, *l2):
+        if name not in weight_names:
+            raise ValueError(f"weight decay names a weight matrix of {list(weight_names)}, got "
+                             f"{name!r} instead.")
+    return {k: (l1.get(k, 0.0), l2.get(k, 0.0)) for k in {*l1, *l2}}
+
+
+def apply_max_norm(params, names, max_col_norm):
+    for name in names:
+        W = params[name]
+        norms = np.sqrt((W * W).sum(axis=0))
+        too_long = norms > max_col_norm
+        if too_long.any():
+            W[:, too_long] *= (max_col_norm / norms[too_long]).astype(W.dtype)
+
+
+def format_seconds(s):
+    return f"{int(s // 60)}m{int(s % 60):02d}s" if s >= 60 else f"{s:.1f}s"
+
+
+def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0.0,
+          momentum=0.0, final_momentum=None, momentum_start=1, momentum_saturate=250,
+          max_col_norm="model", l1=None, l2=None, x_valid=None, y_valid=None, patience=None,
+          objective=clean_objective, monitor=error_rate, callback=None, rng=0,
+          log=sys.stderr, restore_best=True) -> History:
+    """Train `model` in place; returns the History. See the module docstring."""
+    x, y = model.check_input(x, y)
+    if x_valid is not None:
+        model.check_input(x_valid, y_valid)
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    if not lr > 0 or not lr_decay >= 1 or not lr_min >= 0:
+        raise ValueError(f"need lr > 0, lr_decay >= 1 and lr_min >= 0, got {lr}, {lr_decay} "
+                         f"and {lr_min} instead.")
+    if patience is not None and x_valid is None:
+        raise ValueError("patience needs validation data (x_valid, y_valid), got none instead.")
+    if max_col_norm == "model":
+        max_col_norm = model.max_col_norm
+    gen = as_generator(rng)
+    decay = decay_terms(l1, l2, model.weight_names)
+    velocity = {k: np.zeros_like(v) for k, v in model.params.items()}
+    monitor_idx = gen.permutation(len(x))[:TRAIN_MONITOR_SIZE]
+    history, best_params, waited = History(), None, 0
+    start_time = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        mu = momentum_at(epoch, momentum, final_momentum, momentum_start, momentum_saturate)
+        order = gen.permutation(len(x))
+        loss_sum = 0.0
+        for i in range(0, len(x), batch_size):
+            batch = order[i:i + batch_size]
+            loss, grads = objective(model, x[batch], y[batch], gen)
+            loss_sum += float(loss) * len(batch)
+            step = max(lr / lr_decay ** history.updates, lr_min)
+            for name, p in model.params.items():
+                g = grads[name]
+                if name in decay:
+                    c1, c2 = decay[name]
+                    g = g + c1 * np.sign(p) + 2 * c2 * p
+                v = velocity[name]
+                v *= mu
+                v -= step * g
+                p += v
+            if max_col_norm is not None:
+                apply_max_norm(model.params, model.weight_names, max_col_norm)
+            history.updates += 1
+        record = {"epoch": epoch, "loss": loss_sum / len(x), "lr": step, "momentum": mu,
+                  "train_error": error_rate(model, x[monitor_idx], y[monitor_idx])}
+        if x_valid is not None:
+            record["valid_error"] = float(monitor(model, x_valid, y_valid))
+            if best_params is None or record["valid_error"] < history.best_valid_error:
+                history.best_valid_error, history.best_epoch, waited = \
+                    record["valid_error"], epoch, 0
+                best_params = {k: v.copy() for k, v in model.params.items()}
+            else:
+                waited += 1
+        record["seconds"] = time.perf_counter() - start_time
+        history.epochs.append(record)
+        if log:
+            eta = record["seconds"] / epoch * (epochs - epoch)
+            valid = f"  valid {record['valid_error']:.2%}" if x_valid is not None else ""
+            print(f"epoch {epoch}/{epochs}  loss {record['loss']:.4f}  train "
+                  f"{record['train_error']:.2%}{valid}  lr {step:.4g}  mom {mu:.3f}  "
+                  f"{format_seconds(record['seconds'])}  ETA {format_seconds(eta)}",
+                  file=log, flush=True)
+        if callback is not None and callback(record, model):
+            break
+        if patience is not None and waited >= patience:
+            history.stopped_early = True
+            break
+    if restore_best and best_params is not None:
+        model.params.update(best_params)
+    history.seconds = time.perf_counter() - start_time
+    return history

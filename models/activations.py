@@ -1,0 +1,83 @@
+"""Hidden-layer activations, each forward rule beside its backward rule.
+
+An activation maps pre-activations z (n, m_in) to h (n, m_out) and returns a
+cache; `backward(dh, cache)` gives dz; `kink_distance(cache)` is how close any
+pre-activation is to a point where the activation is not differentiable.
+
+ReLU:   h = max(z, 0)            dz = dh * [z > 0]            kinks at z = 0
+tanh:   h = tanh(z)              dz = dh * (1 - h^2)          smooth
+Maxout with p pieces, units u:   m_in = u * p, pieces of unit j are the
+        contiguous columns j*p .. j*p + p - 1:
+        h_j = max_r z[:, j*p + r]
+        dz[:, j*p + r] = dh_j if r is the FIRST maximal piece, else 0.
+        A tie gives the whole gradient to the first maximal piece (argmax's
+        rule); at a tie the function has no derivative, only this one-sided
+        choice, which is why gradient checks keep away from ties.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class ReLU:
+    name = "relu"
+
+    def out_width(self, width):
+        return width
+
+    def forward(self, z):
+        return np.maximum(z, 0), z
+
+    def backward(self, dh, z):
+        return dh * (z > 0)
+
+    def kink_distance(self, z):
+        return float(np.abs(z).min())
+
+
+class Tanh:
+    name = "tanh"
+
+    def out_width(self, width):
+        return width
+
+    def forward(self, z):
+        h = np.tanh(z)
+        return h, h
+
+    def backward(self, dh, h):
+        return dh * (1 - h * h)
+
+    def kink_distance(self, h):
+        return float("inf")
+
+
+class Maxout:
+    name = "maxout"
+
+    def __init__(self, pieces):
+        self.pieces = pieces
+
+    def out_width(self, width):
+        return width // self.pieces
+
+    def forward(self, z):
+        n, width = z.shape
+        pieces = z.reshape(n, width // self.pieces, self.pieces)   # a view, no copy
+        winner = pieces.argmax(axis=2)                               # (n, u), first maximum
+        h = np.take_along_axis(pieces, winner[:, :, None], axis=2)[:, :, 0]
+        return h, (pieces, winner)
+
+    def backward(self, dh, cache):
+        pieces, winner = cache
+        dz = np.zeros(pieces.shape, dh.dtype)
+        np.put_along_axis(dz, winner[:, :, None], dh[:, :, None], axis=2)
+        return dz.reshape(len(dz), -1)
+
+    def kink_distance(self, cache):
+        pieces, _ = cache
+        if self.pieces < 2:
+            return float("inf")
+        top2 = np.partition(pieces, -2, axis=2)[:, :, -2:]
+        return float((top2[:, :, 1] - top2[:, :, 0]).min())

@@ -1,0 +1,97 @@
+"""The model protocol, implemented once on top of a subclass's forward/backward.
+
+A subclass defines `params`, `output` (an output kind from models.outputs),
+`forward(x, train, rng) -> (scores, cache)`, `backward(cache, d_scores)` and
+`config()`. From those this base gives every method of the protocol:
+
+    predict_proba(x)                  (n, k)
+    predict(x)                        (n,) int64
+    loss_grad(x, y)                   (losses (n,), d_x (n, d))  each example's own
+    loss_and_grads(x, y, train, rng)  (mean loss, grads)         grads = d(mean)/d(param)
+
+The cache is returned, never stored on the model, so two forwards before one
+backward never interfere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .validation import as_generator, check_x, check_y
+
+EVAL_BATCH = 4096
+
+
+class Model:
+    """Base class; see the module docstring. Subclasses set the attributes below."""
+
+    params: dict
+    output = None            # an output kind (softmax, sigmoid, rbf)
+    n_features: int
+    n_classes: int
+    dtype: np.dtype
+    weight_names: tuple = ()   # the matrices that weight decay and max-norm act on
+    max_col_norm = None        # the trainer's max column L2 norm, or None
+
+    # -- subclass interface ------------------------------------------------
+    def forward(self, x, *, train=False, rng=None):
+        raise NotImplementedError
+
+    def backward(self, cache, d_scores, *, need_params=True):
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        """JSON-ready constructor arguments (without rng)."""
+        raise NotImplementedError
+
+    def kink_distance(self, x, *, train=False, rng=None) -> float:
+        """Smallest distance of any pre-activation to a point where the model is
+        not differentiable (inf for smooth models), for the forward pass with
+        these arguments. Gradient checks use it to keep away from kinks."""
+        return float("inf")
+
+    # -- the protocol, derived ---------------------------------------------
+    def check_input(self, x, y=None):
+        x = check_x(x, self.n_features, self.dtype)
+        if y is not None:
+            y = check_y(y, len(x), self.n_classes)
+        return x, y
+
+    def dropout_rng(self, train, rng):
+        return as_generator(rng) if (train and rng is not None) else None
+
+    def scores(self, x):
+        """Evaluation-mode scores, computed in batches to bound memory."""
+        x, _ = self.check_input(x)
+        return np.concatenate([self.forward(x[i:i + EVAL_BATCH])[0]
+                               for i in range(0, len(x), EVAL_BATCH)])
+
+    def predict_proba(self, x):
+        return self.output.proba(self.scores(x))
+
+    def predict(self, x):
+        return self.output.predict(self.scores(x)).astype(np.int64)
+
+    def loss_grad(self, x, y):
+        """Each example's loss and the gradient of that loss w.r.t. its own input.
+
+        The per-example score gradient is back-propagated without averaging, so
+        the batch size never rescales d_x.
+        """
+        x, y = self.check_input(x, y)
+        scores, cache = self.forward(x)
+        losses, d_scores = self.output.loss(scores, y)
+        _, d_x = self.backward(cache, d_scores, need_params=False)
+        return losses, d_x
+
+    def loss_and_grads(self, x, y, *, train=False, rng=None):
+        """The mean loss over the batch and its gradient w.r.t. every parameter."""
+        x, y = self.check_input(x, y)
+        scores, cache = self.forward(x, train=train, rng=rng)
+        losses, d_scores = self.output.loss(scores, y)
+        grads, _ = self.backward(cache, d_scores / len(x))
+        return losses.mean(), grads
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"

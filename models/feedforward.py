@@ -1,0 +1,87 @@
+"""A stack of dense layers with an activation, dropout, and a final affine layer.
+
+Layer l (l = 0 .. L-1 hidden, L the output layer), a_0 = x:
+    m_l   dropout mask: Bernoulli(include_l) * scale_l, only when training with an rng
+    u_l   = a_l * m_l                                   (n, width_l)
+    z_l   = u_l @ W_l + b_l
+    a_l+1 = act(z_l)                                    hidden layers
+    scores = z_L                                        the output layer
+Backward, from d_scores = dz_L:
+    dW_l = u_l.T @ dz_l ;  db_l = dz_l.sum(0) ;  du_l = dz_l @ W_l.T
+    da_l = du_l * m_l                                   (no mask: da_l = du_l)
+    dz_l-1 = act.backward(da_l)                         (models.activations)
+and d_x = da_0. Parameters are named W0, b0, W1, b1, ..., WL, bL.
+"""
+
+from __future__ import annotations
+
+from .base import Model
+from .outputs import OUTPUTS
+from .validation import check_float_dtype, check_positive_int, check_probability
+
+
+class FeedForward(Model):
+    """Subclasses build `params`, set `activation`, and call `setup_dropout`."""
+
+    activation = None
+
+    def setup(self, n_features, n_classes, dtype, include_probs, scales, n_layers):
+        self.n_features = check_positive_int(n_features, "n_features")
+        self.n_classes = check_positive_int(n_classes, "n_classes", low=2)
+        self.dtype = check_float_dtype(dtype)
+        self.output = OUTPUTS["softmax"]
+        include_probs = (1.0,) * n_layers if include_probs is None else tuple(include_probs)
+        scales = (1.0,) * n_layers if scales is None else tuple(scales)
+        if len(include_probs) != n_layers or len(scales) != n_layers:
+            raise ValueError(f"include_probs and scales need one value per layer ({n_layers}), "
+                             f"got {len(include_probs)} and {len(scales)} instead.")
+        self.include_probs = tuple(check_probability(p, "include_probs") for p in include_probs)
+        self.scales = tuple(float(s) for s in scales)
+        self.n_layers = n_layers
+        self.weight_names = tuple(f"W{i}" for i in range(n_layers))
+
+    def dropout_mask(self, layer, shape, gen):
+        p = self.include_probs[layer]
+        if gen is None or (p == 1.0 and self.scales[layer] == 1.0):
+            return None
+        keep = gen.random(shape) < p
+        return keep.astype(self.dtype) * self.dtype.type(self.scales[layer])
+
+    def forward(self, x, *, train=False, rng=None):
+        gen = self.dropout_rng(train, rng)
+        a, layers = x, []
+        for i in range(self.n_layers):
+            mask = self.dropout_mask(i, a.shape, gen)
+            u = a if mask is None else a * mask
+            z = u @ self.params[f"W{i}"] + self.params[f"b{i}"]
+            if i < self.n_layers - 1:
+                a, act_cache = self.activation.forward(z)
+            else:
+                a, act_cache = z, None
+            layers.append((u, mask, act_cache))
+        return a, layers
+
+    def backward(self, cache, d_scores, *, need_params=True):
+        grads, dz = {}, d_scores
+        for i in reversed(range(self.n_layers)):
+            u, mask, _ = cache[i]
+            if need_params:
+                grads[f"W{i}"] = u.T @ dz
+                grads[f"b{i}"] = dz.sum(axis=0)
+            da = dz @ self.params[f"W{i}"].T
+            if mask is not None:
+                da = da * mask
+            if i > 0:
+                dz = self.activation.backward(da, cache[i - 1][2])
+        return grads, da
+
+    def kink_distance(self, x, *, train=False, rng=None):
+        _, cache = self.forward(x, train=train, rng=rng)
+        return min(self.activation.kink_distance(c[2]) for c in cache[:-1])
+
+    def dropout_config(self):
+        return {"include_probs": list(self.include_probs), "scales": list(self.scales)}
+
+
+def uniform_init(gen, shape, irange, dtype):
+    return gen.uniform(-irange, irange, size=shape).astype(dtype)

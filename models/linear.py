@@ -1,0 +1,90 @@
+"""Linear models: binary logistic regression and softmax regression.
+
+One affine layer, scores z = x @ W + b, read by an output kind:
+
+    x  (n, d)    W  (d, k)    b  (k,)
+    z  = x @ W + b                                   (n, k)
+    dW = x.T @ dz          (d, k)
+    db = dz.sum(0)         (k,)
+    dx = dz @ W.T          (n, d)
+
+where dz is the loss gradient w.r.t. the scores (models.outputs):
+    softmax regression:  dz = softmax(z) - onehot(y)              k = n_classes
+    logistic regression: dz = -s * sigmoid(-s z), s = 2y - 1      k = 1
+For logistic regression the input gradient is dx_i = -s_i sigmoid(-s_i z_i) w,
+so sign(dx_i) = -s_i sign(w): the fast gradient sign step is x - eps*s*sign(w).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Model
+from .outputs import OUTPUTS
+from .validation import as_generator, check_float_dtype, check_positive_int
+
+
+class LinearModel(Model):
+    """An affine layer with an output kind; use the two subclasses below."""
+
+    weight_names = ("W",)
+
+    def __init__(self, n_features, n_outputs, output, *, rng=0, init_scale=0.01,
+                 dtype=np.float64):
+        self.n_features = check_positive_int(n_features, "n_features")
+        self.dtype = check_float_dtype(dtype)
+        self.output = OUTPUTS[output]
+        self.init_scale = float(init_scale)
+        gen = as_generator(rng)
+        self.params = {
+            "W": (init_scale * gen.standard_normal((self.n_features, n_outputs))).astype(dtype),
+            "b": np.zeros(n_outputs, dtype),
+        }
+
+    def forward(self, x, *, train=False, rng=None):
+        W, b = self.params["W"], self.params["b"]
+        return x @ W + b, x
+
+    def backward(self, cache, d_scores, *, need_params=True):
+        x, W = cache, self.params["W"]
+        d_x = d_scores @ W.T
+        if not need_params:
+            return {}, d_x
+        return {"W": x.T @ d_scores, "b": d_scores.sum(axis=0)}, d_x
+
+
+class SoftmaxRegression(LinearModel):
+    """p(y = k | x) = softmax(x @ W + b)_k, trained with cross-entropy."""
+
+    def __init__(self, n_features, n_classes=10, *, rng=0, init_scale=0.01, dtype=np.float64):
+        self.n_classes = check_positive_int(n_classes, "n_classes", low=2)
+        super().__init__(n_features, self.n_classes, "softmax", rng=rng,
+                         init_scale=init_scale, dtype=dtype)
+
+    def config(self):
+        return {"n_features": self.n_features, "n_classes": self.n_classes,
+                "init_scale": self.init_scale, "dtype": self.dtype.name}
+
+
+class LogisticRegression(LinearModel):
+    """Binary, labels 0/1: P(y = 1 | x) = sigmoid(w.x + b), loss softplus(-s (w.x + b)).
+
+    Scores are (n, 1); `predict_proba` gives (n, 2). `w` is W[:, 0].
+    """
+
+    n_classes = 2
+
+    def __init__(self, n_features, *, rng=0, init_scale=0.01, dtype=np.float64):
+        super().__init__(n_features, 1, "sigmoid", rng=rng, init_scale=init_scale, dtype=dtype)
+
+    @property
+    def w(self):
+        return self.params["W"][:, 0]
+
+    @property
+    def b(self):
+        return self.params["b"][0]
+
+    def config(self):
+        return {"n_features": self.n_features, "init_scale": self.init_scale,
+                "dtype": self.dtype.name}

@@ -1,0 +1,64 @@
+"""Maxout MLP, the permutation-invariant MNIST recipe (pylearn2 mnist_pi.yaml).
+
+    784 -> maxout(240 units x 5 pieces) -> maxout(240 x 5) -> softmax(10)
+
+Each maxout layer is a dense layer of units*pieces columns followed by a max
+over contiguous blocks of `pieces` columns (models.activations.Maxout: ties give
+the gradient to the first maximal piece). Dropout acts on each layer's input:
+include probabilities (.8, .5, .5) with scales (1, 2, 2) in the recipe (the
+default, "recipe"; None turns dropout off), applied only when forward is called
+with train=True and an rng. Weights start
+uniform(-irange, irange), biases 0. The max column L2 norm (1.9365) is a
+training constraint, applied by the trainer after every update.
+
+The gradient rules are those of models.feedforward with the maxout activation:
+    dz[:, j*p + r] = dh_j  for the first maximal piece r of unit j, 0 elsewhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import Maxout
+from .feedforward import FeedForward, uniform_init
+from .validation import as_generator, check_positive_int
+
+RECIPE_MAX_COL_NORM = 1.9365
+
+
+def recipe_dropout(n_layers):
+    """The recipe's pattern for any depth: the input kept with p .8 (scale 1), every
+    later layer's input kept with p .5 (scale 2)."""
+    return (0.8,) + (0.5,) * (n_layers - 1), (1.0,) + (2.0,) * (n_layers - 1)
+
+
+class MaxoutMLP(FeedForward):
+    def __init__(self, n_features=784, n_classes=10, *, units=(240, 240), pieces=5,
+                 include_probs="recipe", scales="recipe",
+                 max_col_norm=RECIPE_MAX_COL_NORM, irange=0.005, rng=0, dtype=np.float64):
+        units = tuple(check_positive_int(u, "units") for u in units)
+        default_probs, default_scales = recipe_dropout(len(units) + 1)
+        include_probs = default_probs if include_probs == "recipe" else include_probs
+        scales = default_scales if scales == "recipe" else scales
+        self.units, self.pieces = units, check_positive_int(pieces, "pieces")
+        self.setup(n_features, n_classes, dtype, include_probs, scales, len(units) + 1)
+        self.activation = Maxout(self.pieces)
+        self.max_col_norm = None if max_col_norm is None else float(max_col_norm)
+        self.irange = float(irange)
+        gen = as_generator(rng)
+        widths = [self.n_features, *units]
+        self.params = {}
+        fan_outs = [u * self.pieces for u in units]
+        for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], fan_outs, strict=True)):
+            self.params[f"W{i}"] = uniform_init(gen, (fan_in, fan_out), irange, self.dtype)
+            self.params[f"b{i}"] = np.zeros(fan_out, self.dtype)
+        last = len(units)
+        self.params[f"W{last}"] = uniform_init(gen, (widths[-1], self.n_classes), irange,
+                                               self.dtype)
+        self.params[f"b{last}"] = np.zeros(self.n_classes, self.dtype)
+
+    def config(self):
+        return {"n_features": self.n_features, "n_classes": self.n_classes,
+                "units": list(self.units), "pieces": self.pieces, **self.dropout_config(),
+                "max_col_norm": self.max_col_norm, "irange": self.irange,
+                "dtype": self.dtype.name}

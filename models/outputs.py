@@ -1,0 +1,113 @@
+"""Output kinds: how scores become probabilities and which loss trains them.
+
+Every loss takes scores (never probabilities) and returns each example's own
+loss and its gradient with respect to that example's scores, so a caller can
+average for training or keep per-example gradients for attacks.
+
+Softmax (k classes), scores z (n, k):
+    L_i  = logsumexp(z_i) - z_i[y_i]
+    dz_i = softmax(z_i) - onehot(y_i)
+
+Sigmoid (binary, labels 0/1), scores z (n, 1), s = 2y - 1:
+    L_i  = softplus(-s_i z_i)                  softplus(t) = log(1 + e^t)
+    dz_i = -s_i * sigmoid(-s_i z_i)
+    proba = [sigmoid(-z), sigmoid(z)]          (n, 2)
+
+Per-class RBF (unnormalised), scores z = log p = -q (n, k), q >= 0:
+    L_i  = q_i[y_i] + sum_{k != y_i} -log(1 - exp(-q_ik))     one-vs-rest BCE
+    dq_ik = 1                                   k == y_i
+          = -exp(-q_ik) / (1 - exp(-q_ik))      k != y_i  (written with expm1)
+    dz    = -dq
+    proba = exp(z), each class on its own: rows need not sum to 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# The RBF non-target term -log(1 - e^-q) is infinite at q = 0 exactly; q is
+# floored here so a centre hit exactly gives a large finite loss (~708 in float64).
+_Q_FLOOR = {np.dtype(np.float32): np.finfo(np.float32).tiny,
+            np.dtype(np.float64): np.finfo(np.float64).tiny}
+
+
+def logsumexp(z):
+    m = z.max(axis=1, keepdims=True)
+    return (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))[:, 0]
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def softplus(t):
+    """log(1 + e^t) without overflow: max(t, 0) + log1p(e^-|t|)."""
+    return np.maximum(t, 0) + np.log1p(np.exp(-np.abs(t)))
+
+
+def sigmoid(t):
+    """1 / (1 + e^-t) without overflow: e^-|t| is never larger than 1."""
+    e = np.exp(-np.abs(t))
+    return np.where(t >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def onehot(y, k, dtype):
+    out = np.zeros((len(y), k), dtype)
+    out[np.arange(len(y)), y] = 1
+    return out
+
+
+class SoftmaxOutput:
+    name = "softmax"
+
+    def proba(self, z):
+        return softmax(z)
+
+    def predict(self, z):
+        return z.argmax(axis=1)
+
+    def loss(self, z, y):
+        # log sum exp(z - m) - (z - m)[y]: shifting first avoids cancelling two large
+        # numbers (m + log sum) - z_y, which loses digits in float32 at |z| ~ 1e4.
+        shifted = z - z.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        losses = np.log(total[:, 0]) - shifted[np.arange(len(y)), y]
+        return losses, e / total - onehot(y, z.shape[1], z.dtype)
+
+
+class SigmoidOutput:
+    name = "sigmoid"
+
+    def proba(self, z):
+        return np.concatenate([sigmoid(-z), sigmoid(z)], axis=1)
+
+    def predict(self, z):
+        return (z[:, 0] > 0).astype(np.int64)
+
+    def loss(self, z, y):
+        s = (2 * y - 1).astype(z.dtype)[:, None]
+        losses = softplus(-s * z)[:, 0]
+        return losses, -s * sigmoid(-s * z)
+
+
+class RBFOutput:
+    name = "rbf"
+
+    def proba(self, z):
+        return np.exp(z)
+
+    def predict(self, z):
+        return z.argmax(axis=1)
+
+    def loss(self, z, y):
+        q = np.maximum(-z, _Q_FLOOR[z.dtype])
+        target = onehot(y, z.shape[1], z.dtype).astype(bool)
+        one_minus_p = -np.expm1(-q)
+        per_class = np.where(target, q, -np.log(one_minus_p))
+        dq = np.where(target, 1, -np.exp(-q) / one_minus_p).astype(z.dtype)
+        return per_class.sum(axis=1), -dq
+
+
+OUTPUTS = {o.name: o for o in (SoftmaxOutput(), SigmoidOutput(), RBFOutput())}

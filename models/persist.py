@@ -1,0 +1,116 @@
+"""Save and load models as .npz files, without pickle.
+
+A model file holds one array per parameter, named "param/<name>", and an array
+"__advref__" holding a JSON header:
+
+    {"format": "advref-model", "version": 1, "class": "MaxoutMLP",
+     "config": {...constructor arguments...}, "dtype": "float32",
+     "params": {"W0": [784, 1200], ...}, "extra": {...caller's metadata...}}
+
+`load` rebuilds the model from the class and config, then checks that the
+arrays are exactly the parameters it expects, with their shapes and dtype.
+Writes are atomic: an interrupted save never leaves a broken file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from data_loaders.idx import atomic_write_bytes
+
+FORMAT = "advref-model"
+VERSION = 1
+HEADER = "__advref__"
+
+
+class ModelFileError(ValueError):
+    """A file is not a readable advref model of a known version."""
+
+
+def model_classes() -> dict:
+    from .linear import LogisticRegression, SoftmaxRegression
+    from .maxout import MaxoutMLP
+    from .mlp import MLP
+    from .rbf import RBFNetwork
+
+    return {c.__name__: c for c in (LogisticRegression, SoftmaxRegression, MaxoutMLP, MLP,
+                                    RBFNetwork)}
+
+
+def save(model, path, *, extra=None) -> None:
+    """Write `model` to `path` (.npz) atomically; `extra` is JSON metadata kept with it."""
+    name = type(model).__name__
+    if name not in model_classes():
+        raise TypeError(f"save stores advref models ({', '.join(model_classes())}), got "
+                        f"{name} instead.")
+    header = {"format": FORMAT, "version": VERSION, "class": name, "config": model.config(),
+              "dtype": model.dtype.name,
+              "params": {k: list(v.shape) for k, v in model.params.items()},
+              "extra": extra or {}}
+    arrays = {f"param/{k}": v for k, v in model.params.items()}
+    arrays[HEADER] = np.array(json.dumps(header))
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def read_header(npz, path) -> dict:
+    if HEADER not in npz.files:
+        raise ModelFileError(f"{path}: not an advref model file (no {HEADER} header)")
+    try:
+        header = json.loads(str(npz[HEADER][()]))
+    except (ValueError, TypeError) as err:
+        raise ModelFileError(f"{path}: unreadable model header ({err})") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not an advref model file (format "
+                             f"{header.get('format') if isinstance(header, dict) else header!r})")
+    if header.get("version") != VERSION:
+        raise ModelFileError(f"{path}: model file format version {header.get('version')!r} is "
+                             f"not supported (this advref reads version {VERSION})")
+    return header
+
+
+def load(path, *, with_extra=False):
+    """Read a model saved by `save`. With `with_extra`, return (model, extra)."""
+    path = Path(path)
+    if path.is_file() and not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{path}: not a readable .npz file (not a zip archive)")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            header = read_header(npz, path)
+            arrays = {k[len("param/"):]: npz[k] for k in npz.files if k.startswith("param/")}
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: file not found") from None
+    except (zipfile.BadZipFile, EOFError, OSError) as err:
+        raise ModelFileError(f"{path}: not a readable .npz file ({err})") from None
+    except ValueError as err:
+        if isinstance(err, ModelFileError):
+            raise
+        raise ModelFileError(f"{path}: cannot be read without pickle ({err})") from None
+    classes = model_classes()
+    cls = classes.get(header.get("class"))
+    if cls is None:
+        raise ModelFileError(f"{path}: unknown model class {header.get('class')!r}; known: "
+                             f"{', '.join(classes)}")
+    try:
+        model = cls(**header["config"])
+    except (TypeError, ValueError, KeyError) as err:
+        raise ModelFileError(f"{path}: bad {cls.__name__} configuration ({err})") from None
+    expected, found = set(model.params), set(arrays)
+    if expected != found:
+        raise ModelFileError(f"{path}: {cls.__name__} expects parameters {sorted(expected)}, "
+                             f"the file has {sorted(found)}")
+    for name, value in arrays.items():
+        want = model.params[name]
+        if value.shape != want.shape or value.dtype != want.dtype:
+            raise ModelFileError(f"{path}: parameter {name} should be {want.shape} "
+                                 f"{want.dtype}, the file has {value.shape} {value.dtype}")
+        if not np.isfinite(value).all():
+            raise ModelFileError(f"{path}: parameter {name} holds NaN or infinite values")
+        model.params[name] = value
+    return (model, header.get("extra", {})) if with_extra else model

@@ -1,0 +1,95 @@
+"""Shallow RBF network: one unnormalised Gaussian bump per class, no hidden layer.
+
+    p_k(x) = exp(-q_k(x)),   q_k(x) = sum_j gamma_kj^2 (x_j - mu_kj)^2   >= 0
+
+i.e. exp((x - mu_k)^T beta_k (x - mu_k)) with beta_k = -diag(gamma_k^2), negative
+semi-definite. Class scores are z = log p = -q and are NOT normalised across
+classes, so a confident "none of these" is possible (all p_k small). Each class
+is trained one-vs-rest with binary cross-entropy (models.outputs.RBFOutput);
+the confidence of a prediction is max_k p_k.
+
+Shapes: x (n, d), mu (k, d), gamma (k, d), A = gamma^2 (k, d).
+Forward, expanded into matrix products (no (n, k, d) temporary):
+    q = (x*x) @ A.T - 2 x @ (A*mu).T + sum_j A*mu*mu           (n, k)
+Backward, from dq = -dz (n, k), with S = dq.sum(0) (k,):
+    dq/dx_ij      = sum_k dq_ik 2 A_kj (x_ij - mu_kj)
+        dx        = 2 (x * (dq @ A) - dq @ (A*mu))               (n, d)
+    dq/dmu_kj     = sum_i dq_ik (-2 A_kj (x_ij - mu_kj))
+        dmu       = -2 A * (dq.T @ x - mu * S[:, None])          (k, d)
+    dq/dgamma_kj  = sum_i dq_ik 2 gamma_kj (x_ij - mu_kj)^2
+        dgamma    = 2 gamma * (dq.T @ (x*x) - 2 mu * (dq.T @ x) + mu*mu * S[:, None])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Model
+from .outputs import OUTPUTS
+from .validation import as_generator, check_float_dtype, check_positive_int, check_x, check_y
+
+
+class RBFNetwork(Model):
+    weight_names = ()
+
+    def __init__(self, n_features=784, n_classes=10, *, gamma_init=0.05, center_init=0.5,
+                 center_noise=0.01, rng=0, dtype=np.float64):
+        self.n_features = check_positive_int(n_features, "n_features")
+        self.n_classes = check_positive_int(n_classes, "n_classes", low=2)
+        self.dtype = check_float_dtype(dtype)
+        self.output = OUTPUTS["rbf"]
+        self.gamma_init, self.center_init = float(gamma_init), float(center_init)
+        self.center_noise = float(center_noise)
+        gen = as_generator(rng)
+        shape = (self.n_classes, self.n_features)
+        self.params = {
+            "mu": (center_init + center_noise * gen.standard_normal(shape)).astype(dtype),
+            "gamma": np.full(shape, gamma_init, dtype),
+        }
+
+    def init_centers(self, x, y, *, gamma_scale=None):
+        """Start each centre at its class mean (a data-driven initialisation).
+
+        With `gamma_scale`, gamma_kj = gamma_scale / sqrt(d): every class starts
+        with the same width in every direction.
+        """
+        x = check_x(x, self.n_features, self.dtype)
+        y = check_y(y, len(x), self.n_classes)
+        counts = np.bincount(y, minlength=self.n_classes)
+        if (counts == 0).any():
+            raise ValueError(f"every class needs an example to centre on, got none for "
+                             f"classes {np.flatnonzero(counts == 0).tolist()} instead.")
+        sums = np.zeros((self.n_classes, self.n_features), self.dtype)
+        np.add.at(sums, y, x)
+        self.params["mu"] = (sums / counts[:, None]).astype(self.dtype)
+        if gamma_scale is not None:
+            self.params["gamma"] = np.full_like(self.params["gamma"],
+                                                gamma_scale / np.sqrt(self.n_features))
+        return self
+
+    def forward(self, x, *, train=False, rng=None):
+        mu, gamma = self.params["mu"], self.params["gamma"]
+        A = gamma * gamma
+        q = (x * x) @ A.T - 2 * (x @ (A * mu).T) + (A * mu * mu).sum(axis=1)
+        q = np.maximum(q, 0)   # exact q is >= 0; the expansion can round below it
+        return -q, x
+
+    def backward(self, cache, d_scores, *, need_params=True):
+        x, mu, gamma = cache, self.params["mu"], self.params["gamma"]
+        A = gamma * gamma
+        dq = -d_scores
+        d_x = 2 * (x * (dq @ A) - dq @ (A * mu))
+        if not need_params:
+            return {}, d_x
+        S = dq.sum(axis=0)[:, None]
+        dqx = dq.T @ x
+        grads = {
+            "mu": -2 * A * (dqx - mu * S),
+            "gamma": 2 * gamma * (dq.T @ (x * x) - 2 * mu * dqx + mu * mu * S),
+        }
+        return grads, d_x
+
+    def config(self):
+        return {"n_features": self.n_features, "n_classes": self.n_classes,
+                "gamma_init": self.gamma_init, "center_init": self.center_init,
+                "center_noise": self.center_noise, "dtype": self.dtype.name}

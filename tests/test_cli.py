@@ -1,0 +1,47 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+import models
+from advref.cli import main
+
+
+def test_gradcheck_all_models_pass(capsys):
+    assert main(["gradcheck"]) == 0
+    out = capsys.readouterr().out
+    assert "0 failed" in out
+    for name in ("logistic", "softmax", "maxout", "mlp-relu", "mlp-tanh", "rbf"):
+        assert name in out
+
+
+def test_train_on_sample_saves_a_loadable_model(tmp_path, capsys):
+    out = tmp_path / "softmax.npz"
+    assert main(["train", "softmax", "--data", "sample", "--epochs", "2", "--out", str(out),
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["epochs_run"] == 2 and 0 <= result["test_error"] < 0.5
+    model, extra = models.load(out, with_extra=True)
+    assert isinstance(model, models.SoftmaxRegression) and model.dtype == np.float32
+    assert extra["test_error"] == result["test_error"]
+
+
+def test_train_rejects_mismatched_data(tmp_path, capsys):
+    code = main(["train", "logistic", "--data", "sample", "--out", str(tmp_path / "x.npz")])
+    assert code == 2
+    assert "needs binary data" in capsys.readouterr().err
+
+
+def test_python_dash_m_and_help():
+    done = subprocess.run([sys.executable, "-m", "advref", "--help"], capture_output=True,
+                          text=True, check=True)
+    assert "gradcheck" in done.stdout and "train" in done.stdout and "data" in done.stdout
+
+
+def test_data_info_reports_missing(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("ADVREF_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert main(["data", "info", "--data-dir", str(tmp_path / "none")]) == 1
+    out = capsys.readouterr().out
+    assert "not found" in out and "bundled sample" in out

@@ -1,0 +1,103 @@
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+import models
+from models import ModelFileError, load, save
+from models.persist import HEADER
+from tests.test_models import make_all
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index", range(6))
+def test_round_trip_is_bit_exact(tmp_path, index, dtype):
+    model = make_all(dtype)[index]
+    rng = np.random.default_rng(index)
+    for k, v in model.params.items():
+        model.params[k] = rng.standard_normal(v.shape).astype(dtype)
+    path = tmp_path / "m.npz"
+    save(model, path, extra={"note": "hi"})
+    back, extra = load(path, with_extra=True)
+    assert type(back) is type(model) and back.config() == model.config()
+    assert extra == {"note": "hi"}
+    for k, v in model.params.items():
+        assert back.params[k].dtype == v.dtype
+        np.testing.assert_array_equal(back.params[k], v)
+    x = rng.random((3, model.n_features)).astype(dtype)
+    np.testing.assert_array_equal(back.predict_proba(x), model.predict_proba(x))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+
+
+def rewrite(path, change):
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    header = json.loads(str(arrays[HEADER][()]))
+    change(arrays, header)
+    arrays[HEADER] = np.array(json.dumps(header))
+    np.savez(path, **arrays)
+
+
+@pytest.fixture
+def saved(tmp_path):
+    path = tmp_path / "m.npz"
+    save(models.MaxoutMLP(6, 3, units=(4,), pieces=2), path)
+    return path
+
+
+def test_not_a_zip(tmp_path):
+    path = tmp_path / "x.npz"
+    path.write_bytes(b"definitely not a model")
+    with pytest.raises(ModelFileError, match="not a readable .npz"):
+        load(path)
+
+
+def test_truncated(saved):
+    saved.write_bytes(saved.read_bytes()[:200])
+    with pytest.raises(ModelFileError, match=str(saved.name)):
+        load(saved)
+
+
+def test_plain_npz_is_not_a_model(tmp_path):
+    path = tmp_path / "plain.npz"
+    np.savez(path, a=np.zeros(3))
+    with pytest.raises(ModelFileError, match="not an advref model file"):
+        load(path)
+
+
+def test_unknown_version(saved):
+    rewrite(saved, lambda a, h: h.update(version=99))
+    with pytest.raises(ModelFileError, match="version 99 is not supported"):
+        load(saved)
+
+
+def test_unknown_class(saved):
+    rewrite(saved, lambda a, h: h.update({"class": "Perceptron"}))
+    with pytest.raises(ModelFileError, match="unknown model class 'Perceptron'"):
+        load(saved)
+
+
+def test_wrong_shape(saved):
+    rewrite(saved, lambda a, h: a.update({"param/W0": np.zeros((6, 5))}))
+    with pytest.raises(ModelFileError, match=r"parameter W0 should be \(6, 8\)"):
+        load(saved)
+
+
+def test_missing_parameter(saved):
+    rewrite(saved, lambda a, h: a.pop("param/b1"))
+    with pytest.raises(ModelFileError, match="expects parameters"):
+        load(saved)
+
+
+def test_pickled_array_is_refused(saved):
+    with zipfile.ZipFile(saved, "a") as zf:
+        with zf.open("param/evil.npy", "w") as f:
+            np.lib.format.write_array(f, np.array([object()], dtype=object), allow_pickle=True)
+    with pytest.raises(ModelFileError):
+        load(saved)
+
+
+def test_save_refuses_foreign_objects(tmp_path):
+    with pytest.raises(TypeError, match="save stores advref models"):
+        save(object(), tmp_path / "x.npz")
