@@ -77,6 +77,21 @@ def apply_max_norm(params, names, max_col_norm):
             W[:, too_long] *= (max_col_norm / norms[too_long]).astype(W.dtype)
 
 
+def sgd_step(model, grads, velocity, mu, step, decay, max_col_norm):
+    """One momentum update of every parameter in place (see the module docstring)."""
+    for name, p in model.params.items():
+        g = grads[name]
+        if name in decay:
+            c1, c2 = decay[name]
+            g = g + c1 * np.sign(p) + 2 * c2 * p
+        v = velocity[name]
+        v *= mu
+        v -= step * g
+        p += v
+    if max_col_norm is not None:
+        apply_max_norm(model.params, model.weight_names, max_col_norm)
+
+
 def format_seconds(s):
     return f"{int(s // 60)}m{int(s % 60):02d}s" if s >= 60 else f"{s:.1f}s"
 
@@ -114,17 +129,7 @@ def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0
             loss, grads = objective(model, x[batch], y[batch], gen)
             loss_sum += float(loss) * len(batch)
             step = max(lr / lr_decay ** history.updates, lr_min)
-            for name, p in model.params.items():
-                g = grads[name]
-                if name in decay:
-                    c1, c2 = decay[name]
-                    g = g + c1 * np.sign(p) + 2 * c2 * p
-                v = velocity[name]
-                v *= mu
-                v -= step * g
-                p += v
-            if max_col_norm is not None:
-                apply_max_norm(model.params, model.weight_names, max_col_norm)
+            sgd_step(model, grads, velocity, mu, step, decay, max_col_norm)
             history.updates += 1
         record = {"epoch": epoch, "loss": loss_sum / len(x), "lr": step, "momentum": mu,
                   "train_error": error_rate(model, x[monitor_idx], y[monitor_idx])}

@@ -37,7 +37,9 @@ class Model:
     def forward(self, x, *, train=False, rng=None):
         raise NotImplementedError
 
-    def backward(self, cache, d_scores, *, need_params=True):
+    def backward(self, cache, d_scores, *, need_params=True, need_input=True):
+        """(grads, d_x). need_params=False returns {} for grads and need_input=False
+        None for d_x, skipping that work (attacks need only d_x, training only grads)."""
         raise NotImplementedError
 
     def config(self) -> dict:
@@ -89,7 +91,7 @@ class Model:
         x, y = self.check_input(x, y)
         scores, cache = self.forward(x, train=train, rng=rng)
         losses, d_scores = self.output.loss(scores, y)
-        grads, _ = self.backward(cache, d_scores / len(x))
+        grads, _ = self.backward(cache, d_scores / len(x), need_input=False)
         return losses.mean(), grads
 
     def __repr__(self):

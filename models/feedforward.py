@@ -61,13 +61,15 @@ class FeedForward(Model):
             layers.append((u, mask, act_cache))
         return a, layers
 
-    def backward(self, cache, d_scores, *, need_params=True):
-        grads, dz = {}, d_scores
+    def backward(self, cache, d_scores, *, need_params=True, need_input=True):
+        grads, dz, da = {}, d_scores, None
         for i in reversed(range(self.n_layers)):
             u, mask, _ = cache[i]
             if need_params:
                 grads[f"W{i}"] = u.T @ dz
                 grads[f"b{i}"] = dz.sum(axis=0)
+            if i == 0 and not need_input:
+                break
             da = dz @ self.params[f"W{i}"].T
             if mask is not None:
                 da = da * mask

@@ -45,9 +45,9 @@ class LinearModel(Model):
         W, b = self.params["W"], self.params["b"]
         return x @ W + b, x
 
-    def backward(self, cache, d_scores, *, need_params=True):
+    def backward(self, cache, d_scores, *, need_params=True, need_input=True):
         x, W = cache, self.params["W"]
-        d_x = d_scores @ W.T
+        d_x = d_scores @ W.T if need_input else None
         if not need_params:
             return {}, d_x
         return {"W": x.T @ d_scores, "b": d_scores.sum(axis=0)}, d_x

@@ -74,11 +74,11 @@ class RBFNetwork(Model):
         q = np.maximum(q, 0)   # exact q is >= 0; the expansion can round below it
         return -q, x
 
-    def backward(self, cache, d_scores, *, need_params=True):
+    def backward(self, cache, d_scores, *, need_params=True, need_input=True):
         x, mu, gamma = cache, self.params["mu"], self.params["gamma"]
         A = gamma * gamma
         dq = -d_scores
-        d_x = 2 * (x * (dq @ A) - dq @ (A * mu))
+        d_x = 2 * (x * (dq @ A) - dq @ (A * mu)) if need_input else None
         if not need_params:
             return {}, d_x
         S = dq.sum(axis=0)[:, None]

@@ -1,0 +1,72 @@
+"""The fast gradient method (Goodfellow, Shlens & Szegedy 2015), for any norm ball.
+
+    eta   = optimize_linear(grad_x J(theta, x, y), eps, norm)
+    x_adv = clip(x + eta)                      untargeted: ascend the true label's loss
+    x_adv = clip(x - optimize_linear(grad_x J(theta, x, t), eps, norm))
+                                               targeted: descend the loss of class t
+
+optimize_linear(g, eps, norm) = argmax_{||eta|| <= eps} g . eta, row by row:
+    norm inf:  eps * sign(g)                   gain eps * ||g||_1 (the sign method)
+    norm 2:    eps * g / ||g||_2               gain eps * ||g||_2
+    norm 1:    eps * sign(g_j) / m on the m coordinates j where |g_j| is largest
+               (ties share the budget evenly)  gain eps * ||g||_inf
+A zero gradient gives a zero step. For a linear score w.x the inf-norm step is
+exact: it raises the score by exactly eps * ||w||_1.
+
+With y=None the attack ascends the loss of the model's own prediction rather
+than of the true label, so no label information leaks into x_adv.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .validation import (
+    check_batch,
+    check_clip,
+    check_eps,
+    check_inside,
+    check_labels,
+    check_norm,
+    class_count,
+)
+
+
+def optimize_linear(grad, eps, norm=np.inf):
+    """The step of norm <= eps, per row of grad (n, d), that most increases grad . eta."""
+    grad = check_batch(grad, "grad")
+    eps, norm = check_eps(eps), check_norm(norm)
+    scale = grad.dtype.type(eps)
+    if norm == np.inf:
+        return scale * np.sign(grad)
+    if norm == 2:
+        length = np.sqrt((grad * grad).sum(axis=1, keepdims=True))
+        safe = np.where(length > 0, length, 1)
+        return scale * grad / safe
+    size = np.abs(grad)
+    top = size.max(axis=1, keepdims=True)
+    chosen = (size == top) & (top > 0)
+    count = np.maximum(chosen.sum(axis=1, keepdims=True), 1).astype(grad.dtype)
+    return scale * np.sign(grad) * chosen / count
+
+
+def fgsm(model, x, eps, *, y=None, norm=np.inf, targeted=False, clip=(0.0, 1.0)):
+    """Fast gradient method examples for a batch; never modifies x, keeps its dtype.
+
+    y: true labels (untargeted) or target classes (targeted=True); None uses the
+    model's predictions (untargeted only). clip: (low, high) box for x_adv, or None.
+    """
+    x = check_batch(x)
+    eps, norm, clip = check_eps(eps), check_norm(norm), check_clip(clip)
+    check_inside(x, clip)
+    if y is None:
+        if targeted:
+            raise ValueError("targeted=True needs the target classes y, got y=None instead.")
+        y = model.predict(x)
+    y = check_labels(y, len(x), class_count(model, x))
+    _, grad = model.loss_grad(x, y)
+    eta = optimize_linear(grad, eps, norm)
+    x_adv = x - eta if targeted else x + eta
+    if clip is not None:
+        np.clip(x_adv, clip[0], clip[1], out=x_adv)
+    return x_adv

@@ -1,0 +1,68 @@
+"""Rubbish-class (fooling) examples: inputs of no class that a model labels anyway.
+
+Samples come from N(0, I) (the paper's test on maxout) or from a Gaussian fitted
+to the training inputs, x ~ N(mean, diag(var)) per pixel (the lecture's benchmark,
+with a diagonal covariance: a full 784 x 784 fit is possible but the lecture's
+recipe does not depend on it). A model "errs" on a sample when any class gets
+probability > .5. With eps and a target class, one targeted FGSM step is taken
+toward the target first and the rate of reaching it is reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .fgsm import fgsm
+from .validation import as_generator, check_batch, check_eps, check_positive_int
+
+SOURCES = ("standard-normal", "gaussian-fit")
+
+
+def rubbish_samples(n, *, source="gaussian-fit", x_train=None, rng, dtype=None):
+    """n samples of shape (n, d): `source` "standard-normal" needs x_train or dtype for d."""
+    n = check_positive_int(n, "n")
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r} instead.")
+    if x_train is None:
+        raise ValueError("rubbish_samples needs x_train (for the dimension, and for the fit "
+                         "with source='gaussian-fit'), got None instead.")
+    x_train = check_batch(x_train, "x_train")
+    gen = as_generator(rng)
+    d, dtype = x_train.shape[1], dtype or x_train.dtype
+    noise = gen.standard_normal((n, d))
+    if source == "standard-normal":
+        return noise.astype(dtype)
+    mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+    return (mean + std * noise).astype(dtype)
+
+
+def rubbish_report(model, samples, *, eps=None, target=None, threshold=0.5):
+    """Rates of false positives on rubbish samples, before (and after) a targeted step.
+
+    Returns: fooled_rate (any class p > threshold), mean confidence on the fooled,
+    class histogram of the fooled (their argmax), and with eps/target the rate at
+    which one targeted FGSM step (no clipping) makes the target the argmax.
+    """
+    samples = check_batch(samples, "samples")
+
+    def fooled_stats(x):
+        proba = model.predict_proba(x)
+        fooled = proba.max(axis=1) > threshold
+        hist = np.bincount(proba.argmax(axis=1)[fooled], minlength=proba.shape[1])
+        return {"fooled_rate": float(fooled.mean()),
+                "mean_confidence_fooled": float(proba.max(axis=1)[fooled].mean())
+                if fooled.any() else float("nan"),
+                "class_histogram": hist.tolist()}
+
+    report = {"n": int(len(samples)), "threshold": threshold, **fooled_stats(samples)}
+    if (eps is None) != (target is None):
+        raise ValueError(f"eps and target go together, got eps={eps} and target={target} "
+                         "instead.")
+    if eps is not None:
+        eps = check_eps(eps)
+        targets = np.full(len(samples), int(target))
+        stepped = fgsm(model, samples, eps, y=targets, targeted=True, clip=None)
+        report.update({"eps": eps, "target": int(target),
+                       "target_rate": float(np.mean(model.predict(stepped) == target)),
+                       "after_step": fooled_stats(stepped)})
+    return report

@@ -1,0 +1,38 @@
+"""Transfer: how other models fare on one model's fast-gradient examples.
+
+For source S, targets T_j and examples x with labels y, x_adv = fgsm(S, x, eps, y):
+    error          T_j's error rate on x_adv
+    same_class_on_source_mistakes   among the x_adv that S gets wrong, how often T_j
+                                    predicts the same wrong class as S (the paper's
+                                    "RBF / softmax predict maxout's class")
+    same_class_on_both_wrong        the same count, over the x_adv that both get wrong
+The paper reports both forms; both come with their counts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .fgsm import fgsm
+
+
+def transfer(source_model, target_models, x, y, eps, *, norm=np.inf, clip=(0.0, 1.0)):
+    """A dict per target (targets may be a dict name -> model or a list)."""
+    x_adv = fgsm(source_model, x, eps, y=y, norm=norm, clip=clip)
+    source_pred = source_model.predict(x_adv)
+    source_wrong = source_pred != y
+    named = target_models.items() if isinstance(target_models, dict) else \
+        ((f"target{i}", m) for i, m in enumerate(target_models))
+    out = {"source_error": float(source_wrong.mean()), "eps": eps, "targets": {}}
+    for name, model in named:
+        pred = model.predict(x_adv)
+        wrong = pred != y
+        both = source_wrong & wrong
+        same = both & (pred == source_pred)
+        out["targets"][name] = {
+            "error": float(wrong.mean()),
+            "same_class_on_source_mistakes": float(same.sum() / max(source_wrong.sum(), 1)),
+            "same_class_on_both_wrong": float(same.sum() / max(both.sum(), 1)),
+            "n_source_wrong": int(source_wrong.sum()), "n_both_wrong": int(both.sum()),
+        }
+    return out

@@ -1,0 +1,87 @@
+"""Validation of attack arguments; model inputs are checked by models.validation.
+
+Every check raises before any work, with a message that ends "..., got X instead."
+Attacks depend only on the model protocol, so x is checked without knowing
+the model's feature count (the model's own loss_grad checks that).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from models.validation import FLOAT_DTYPES, as_generator, check_positive_int  # noqa: F401
+
+NORMS = {np.inf: np.inf, "inf": np.inf, 2: 2, "2": 2, 1: 1, "1": 1}
+
+
+def check_batch(x, name="x") -> np.ndarray:
+    """A non-empty 2-D float32/float64 array of finite values."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__} instead.")
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"{name} must be 2-D (n, d) with n >= 1, got shape {x.shape} instead.")
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got {x.dtype} instead.")
+    if not np.isfinite(x).all():
+        bad = int(np.count_nonzero(~np.isfinite(x)))
+        raise ValueError(f"{name} must be finite, got {bad} NaN or infinite values instead.")
+    return x
+
+
+def check_eps(eps) -> float:
+    if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
+        raise TypeError(f"eps must be a number, got {type(eps).__name__} instead.")
+    if not np.isfinite(eps) or eps < 0:
+        raise ValueError(f"eps must be >= 0 and finite, got {eps} instead.")
+    return float(eps)
+
+
+def check_norm(norm):
+    try:
+        return NORMS[norm]
+    except (KeyError, TypeError):
+        raise ValueError(f"norm must be np.inf, 2 or 1, got {norm!r} instead.") from None
+
+
+def check_clip(clip):
+    """None, or a (low, high) pair with low < high."""
+    if clip is None:
+        return None
+    try:
+        low, high = (float(v) for v in clip)
+    except (TypeError, ValueError):
+        raise ValueError(f"clip must be None or a (low, high) pair, got {clip!r} "
+                         "instead.") from None
+    if not low < high:
+        raise ValueError(f"clip must have low < high, got ({low}, {high}) instead.")
+    return low, high
+
+
+def check_inside(x, clip, name="x"):
+    """Data outside the clip box is refused: clipping it would move it further than
+    eps. Pass clip=None to attack data that lives elsewhere."""
+    if clip is not None and (x.min() < clip[0] or x.max() > clip[1]):
+        raise ValueError(f"{name} must lie inside the clip box [{clip[0]}, {clip[1]}] (or pass "
+                         f"clip=None), got values from {x.min()} to {x.max()} instead.")
+
+
+def check_labels(y, n, n_classes=None, name="y") -> np.ndarray:
+    """An (n,) integer array; in [0, n_classes) when the class count is known."""
+    if not isinstance(y, np.ndarray):
+        y = np.asarray(y)
+    if y.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), got {y.shape} instead.")
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{name} must hold integer class indices, got dtype {y.dtype} instead.")
+    if n_classes is not None and (y.min() < 0 or y.max() >= n_classes):
+        raise ValueError(f"{name} must be class indices in [0, {n_classes}), got values from "
+                         f"{y.min()} to {y.max()} instead.")
+    return y
+
+
+def class_count(model, x=None):
+    """The model's class count: n_classes if it says, else the width of predict_proba."""
+    k = getattr(model, "n_classes", None)
+    if k is None and x is not None:
+        k = model.predict_proba(x[:1]).shape[1]
+    return k

@@ -1,0 +1,176 @@
+"""The paper's linear explanation, as exact tests on linear scores w.x."""
+
+import hypothesis.extra.numpy as hnp
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from advref import fgsm, linear_minimal_perturbation, minimal_perturbation, optimize_linear
+from models import LogisticRegression, SoftmaxRegression
+
+finite = st.floats(-10, 10, allow_nan=False, width=64)
+
+
+@st.composite
+def linear_case(draw):
+    d = draw(st.integers(1, 50))
+    w = draw(hnp.arrays(np.float64, d, elements=finite))
+    x = draw(hnp.arrays(np.float64, d, elements=finite))
+    eps = draw(st.floats(0, 5, allow_nan=False))
+    return w, x, eps
+
+
+@given(linear_case())
+def test_sign_step_raises_linear_score_by_eps_l1(case):
+    w, x, eps = case
+    eta = optimize_linear(w[None], eps, np.inf)[0]
+    gain = w @ (x + eta) - w @ x
+    np.testing.assert_allclose(gain, eps * np.abs(w).sum(), rtol=1e-9, atol=1e-9)
+    assert np.abs(eta).max() <= eps
+
+
+@given(linear_case(), st.integers(0, 2**32 - 1))
+def test_no_vertex_of_the_box_does_better(case, seed):
+    w, x, eps = case
+    best = w @ optimize_linear(w[None], eps, np.inf)[0]
+    vertices = np.random.default_rng(seed).choice([-eps, eps], size=(200, len(w)))
+    assert (vertices @ w <= best + 1e-9).all()
+
+
+@given(linear_case())
+def test_l2_step_gains_eps_l2(case):
+    w, x, eps = case
+    eta = optimize_linear(w[None], eps, 2)[0]
+    expected = eps * np.sqrt(w @ w)
+    np.testing.assert_allclose(w @ eta, expected, rtol=1e-9, atol=1e-9)
+    assert np.sqrt(eta @ eta) <= eps * (1 + 1e-12)
+
+
+@given(linear_case())
+def test_l1_step_gains_eps_linf(case):
+    w, x, eps = case
+    eta = optimize_linear(w[None], eps, 1)[0]
+    np.testing.assert_allclose(w @ eta, eps * np.abs(w).max(), rtol=1e-9, atol=1e-9)
+    assert np.abs(eta).sum() <= eps * (1 + 1e-12)
+
+
+def test_l1_ties_share_the_budget():
+    eta = optimize_linear(np.array([[3.0, -3.0, 1.0, 0.0]]), 0.5, 1)
+    np.testing.assert_array_equal(eta, [[0.25, -0.25, 0.0, 0.0]])
+
+
+@pytest.mark.parametrize("norm", [np.inf, 2, 1])
+def test_zero_gradient_gives_zero_step(norm):
+    assert not optimize_linear(np.zeros((2, 5)), 0.3, norm).any()
+
+
+@given(st.integers(0, 2**32 - 1), st.floats(0.01, 0.5))
+def test_gain_grows_linearly_with_dimension(seed, eps):
+    """At fixed mean |w_i| = m the sign step's gain is eps * m * n: linear in n."""
+    rng = np.random.default_rng(seed)
+    m = 0.3
+    gains = []
+    for n in (10, 100, 1000):
+        w = m * rng.choice([-1.0, 1.0], n)
+        gains.append(w @ optimize_linear(w[None], eps, np.inf)[0])
+    np.testing.assert_allclose(gains, [eps * m * n for n in (10, 100, 1000)], rtol=1e-12)
+
+
+@given(st.integers(0, 2**32 - 1), st.floats(0.0, 1.0), st.integers(1, 30))
+def test_logistic_fgsm_is_minus_eps_s_sign_w(seed, eps, d):
+    rng = np.random.default_rng(seed)
+    model = LogisticRegression(d, rng=seed % 1000)
+    model.params["W"] = rng.standard_normal((d, 1))
+    x = rng.random((5, d))
+    y = rng.integers(0, 2, 5)
+    s = (2 * y - 1)[:, None]
+    expected = x - eps * s * np.sign(model.w)[None, :]
+    np.testing.assert_allclose(fgsm(model, x, eps, y=y, clip=None), expected, rtol=0,
+                               atol=1e-15)
+
+
+@given(st.integers(0, 2**32 - 1), st.floats(0.01, 1.0))
+def test_targeted_step_raises_target_probability_on_logistic_regression(seed, eps):
+    """Binary linear model: the step moves s*z by eps*||w||_1, so p(target) rises for any eps."""
+    rng = np.random.default_rng(seed)
+    model = LogisticRegression(8, rng=seed % 1000)
+    model.params["W"] = rng.standard_normal((8, 1))
+    x = rng.random((6, 8))
+    t = rng.integers(0, 2, 6)
+    before = model.predict_proba(x)[np.arange(6), t]
+    after = model.predict_proba(fgsm(model, x, eps, y=t, targeted=True, clip=None))
+    assert (after[np.arange(6), t] > before).all()
+
+
+@given(st.integers(0, 2**32 - 1), st.floats(0.0, 1.0))
+def test_targeted_step_on_softmax_raises_the_linearised_log_probability(seed, eps):
+    """log p_t is concave in x, so a large step may overshoot; its linearisation at x,
+    z_t(x') - p(x) . z(x'), rises by exactly eps * ||W (e_t - p)||_1."""
+    rng = np.random.default_rng(seed)
+    model = SoftmaxRegression(8, 4, rng=seed % 1000)
+    W = model.params["W"] = rng.standard_normal((8, 4))
+    x = rng.random((6, 8))
+    t = rng.integers(0, 4, 6)
+    p = model.predict_proba(x)
+    x_adv = fgsm(model, x, eps, y=t, targeted=True, clip=None)
+    onehot = np.eye(4)[t]
+    linearised_gain = (((x_adv - x) @ W) * (onehot - p)).sum(axis=1)
+    expected = eps * np.abs((onehot - p) @ W.T).sum(axis=1)
+    np.testing.assert_allclose(linearised_gain, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_minimal_perturbation_meets_the_closed_form(seed):
+    rng = np.random.default_rng(seed)
+    d = 30
+    model = LogisticRegression(d)
+    model.params["W"] = 0.5 * rng.standard_normal((d, 1))
+    model.params["b"] = np.array([0.1])
+    x = 0.45 + 0.1 * rng.random((3, d))   # near the box's middle
+    r_exact, size = linear_minimal_perturbation(model.w, model.b, x, 2)
+    assert ((x + r_exact > 0) & (x + r_exact < 1)).all()   # the box is not active
+    results = minimal_perturbation(model, x)
+    for res, exact, xi in zip(results, size, x, strict=True):
+        assert res.success and res.reached != model.predict(xi[None])[0]
+        assert exact <= res.l2 <= 1.01 * exact
+        assert res.settings["method"] == "L-BFGS-B" and res.iterations > 0
+
+
+def test_minimal_perturbation_never_claims_a_failure_as_success():
+    model = SoftmaxRegression(4, 3)
+    model.params["W"] = np.array([[50.0, 0, 0]] * 4)   # class 0 dominates the whole box
+    model.params["b"] = np.array([100.0, 0, 0])
+    x = np.full((2, 4), 0.5)
+    for res in minimal_perturbation(model, x, target=1, max_scale=3, bisect_steps=2):
+        assert not res.success and res.reached == 0 and np.isnan(res.l2)
+        assert model.predict(res.x_adv[None])[0] == res.reached
+        assert (res.x_adv >= 0).all() and (res.x_adv <= 1).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_success_means_the_model_says_so(seed):
+    rng = np.random.default_rng(seed)
+    model = SoftmaxRegression(6, 3)
+    model.params["W"] = rng.standard_normal((6, 3))
+    x = rng.random((4, 6))
+    for target in (None, 2):
+        for res, xi in zip(minimal_perturbation(model, x, target=target), x, strict=True):
+            reached = model.predict(res.x_adv[None])[0]
+            assert res.reached == reached
+            if res.success and target is not None:
+                assert reached == target   # r ~ 0 when x is already of the target class
+            if res.success and target is None:
+                assert reached != model.predict(xi[None])[0]
+                np.testing.assert_allclose(res.l2, np.linalg.norm(res.x_adv - xi), rtol=1e-12)
+
+
+def test_linear_minimal_perturbation_norms():
+    w, b = np.array([3.0, -4.0]), 1.0
+    r, s = linear_minimal_perturbation(w, b, np.array([[1.0, 1.0]]), 2)   # on the plane
+    assert s[0] == 0 and not r.any()
+    x = np.array([[2.0, 0.0]])                                           # score 7
+    for norm, expected in ((2, 7 / 5), (np.inf, 7 / 7), (1, 7 / 4)):
+        r, s = linear_minimal_perturbation(w, b, x, norm)
+        np.testing.assert_allclose(s, [expected])
+        np.testing.assert_allclose((x + r) @ w + b, [0.0], atol=1e-12)
