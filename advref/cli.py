@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("data", "train", "gradcheck")
+COMMANDS = ("data", "train", "gradcheck", "attacks")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,9 +12,15 @@ Weight decay adds to the objective, per chosen weight W:
 
 The objective is a function (model, x, y, rng) -> (mean loss, grads); the
 default is the clean loss in train mode (dropout on). After every epoch the
-monitor measures the validation error (default: clean error); with `patience`,
-training stops after that many epochs without a strictly lower one, and the
-best parameters are restored. Same seed, same data: bit-identical parameters.
+monitor measures the validation error: "clean", "adversarial" (error on FGSM
+examples of eps `monitor_eps`, the paper's choice for adversarial training) or
+a function (model, x, y) -> error. With `patience`, training stops after that
+many epochs without a strictly lower one, and the best parameters are
+restored. Same seed, same data: bit-identical parameters.
+
+`train_two_stage` is the maxout recipe's schedule: stage 1 early-stops on the
+validation split; stage 2 trains a fresh model (same seed) on train + validation
+for the number of epochs stage 1 chose.
 """
 
 from __future__ import annotations
@@ -71,25 +77,42 @@ def decay_terms(l1, l2, weight_names):
 def apply_max_norm(params, names, max_col_norm):
     for name in names:
         W = params[name]
-        norms = np.sqrt((W * W).sum(axis=0))
+        norms = np.sqrt(np.einsum("ij,ij->j", W, W))
         too_long = norms > max_col_norm
         if too_long.any():
             W[:, too_long] *= (max_col_norm / norms[too_long]).astype(W.dtype)
 
 
 def sgd_step(model, grads, velocity, mu, step, decay, max_col_norm):
-    """One momentum update of every parameter in place (see the module docstring)."""
+    """One momentum update of every parameter in place (see the module docstring).
+
+    The gradient arrays are fresh from backward and are scaled in place (no temporaries).
+    """
     for name, p in model.params.items():
         g = grads[name]
         if name in decay:
             c1, c2 = decay[name]
             g = g + c1 * np.sign(p) + 2 * c2 * p
+        g *= step
         v = velocity[name]
         v *= mu
-        v -= step * g
+        v -= g
         p += v
     if max_col_norm is not None:
         apply_max_norm(model.params, model.weight_names, max_col_norm)
+
+
+def resolve_monitor(monitor, eps):
+    if callable(monitor):
+        return monitor
+    if monitor == "clean":
+        return error_rate
+    if monitor == "adversarial":
+        from .objectives import adversarial_error
+
+        return adversarial_error(eps)
+    raise ValueError(f"monitor must be 'clean', 'adversarial' or a function, got {monitor!r} "
+                     "instead.")
 
 
 def format_seconds(s):
@@ -99,9 +122,10 @@ def format_seconds(s):
 def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0.0,
           momentum=0.0, final_momentum=None, momentum_start=1, momentum_saturate=250,
           max_col_norm="model", l1=None, l2=None, x_valid=None, y_valid=None, patience=None,
-          objective=clean_objective, monitor=error_rate, callback=None, rng=0,
+          objective=clean_objective, monitor="clean", monitor_eps=0.25, callback=None, rng=0,
           log=sys.stderr, restore_best=True) -> History:
     """Train `model` in place; returns the History. See the module docstring."""
+    monitor = resolve_monitor(monitor, monitor_eps)
     x, y = model.check_input(x, y)
     if x_valid is not None:
         model.check_input(x_valid, y_valid)
@@ -159,3 +183,18 @@ def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0
         model.params.update(best_params)
     history.seconds = time.perf_counter() - start_time
     return history
+
+
+def train_two_stage(make_model, x, y, x_valid, y_valid, *, rng=0, **settings):
+    """Stage 1 with early stopping on (x_valid, y_valid), then a fresh model from
+    make_model() trained on both for stage 1's best epoch count.
+
+    Returns (model, stage1 History, stage2 History).
+    """
+    first = make_model()
+    stage1 = train(first, x, y, x_valid=x_valid, y_valid=y_valid, rng=rng, **settings)
+    settings = {k: v for k, v in settings.items() if k not in ("patience", "epochs")}
+    model = make_model()
+    x_all, y_all = np.concatenate([x, x_valid]), np.concatenate([y, y_valid])
+    stage2 = train(model, x_all, y_all, epochs=max(stage1.best_epoch, 1), rng=rng, **settings)
+    return model, stage1, stage2

@@ -65,14 +65,22 @@ class Maxout:
     def forward(self, z):
         n, width = z.shape
         pieces = z.reshape(n, width // self.pieces, self.pieces)   # a view, no copy
-        winner = pieces.argmax(axis=2)                               # (n, u), first maximum
-        h = np.take_along_axis(pieces, winner[:, :, None], axis=2)[:, :, 0]
+        # A running maximum over the pieces, one strided (n, u) view at a time:
+        # faster than argmax over a short last axis. Strict ">" keeps the FIRST
+        # maximal piece as the winner, argmax's tie rule.
+        h = pieces[:, :, 0].copy()
+        winner = np.zeros(h.shape, np.int8)
+        for r in range(1, self.pieces):
+            better = pieces[:, :, r] > h
+            np.copyto(h, pieces[:, :, r], where=better)
+            winner[better] = r
         return h, (pieces, winner)
 
     def backward(self, dh, cache):
         pieces, winner = cache
-        dz = np.zeros(pieces.shape, dh.dtype)
-        np.put_along_axis(dz, winner[:, :, None], dh[:, :, None], axis=2)
+        dz = np.empty(pieces.shape, dh.dtype)
+        for r in range(self.pieces):
+            np.multiply(dh, winner == r, out=dz[:, :, r])
         return dz.reshape(len(dz), -1)
 
     def kink_distance(self, cache):

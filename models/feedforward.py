@@ -15,6 +15,8 @@ and d_x = da_0. Parameters are named W0, b0, W1, b1, ..., WL, bL.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .base import Model
 from .outputs import OUTPUTS
 from .validation import check_float_dtype, check_positive_int, check_probability
@@ -44,8 +46,8 @@ class FeedForward(Model):
         p = self.include_probs[layer]
         if gen is None or (p == 1.0 and self.scales[layer] == 1.0):
             return None
-        keep = gen.random(shape) < p
-        return keep.astype(self.dtype) * self.dtype.type(self.scales[layer])
+        keep = gen.random(shape, dtype=self.dtype) < p
+        return np.multiply(keep, self.scales[layer], dtype=self.dtype)
 
     def forward(self, x, *, train=False, rng=None):
         gen = self.dropout_rng(train, rng)

@@ -45,3 +45,26 @@ def test_data_info_reports_missing(tmp_path, monkeypatch, capsys):
     assert main(["data", "info", "--data-dir", str(tmp_path / "none")]) == 1
     out = capsys.readouterr().out
     assert "not found" in out and "bundled sample" in out
+
+
+def test_train_with_defences(tmp_path, capsys):
+    out = tmp_path / "adv.npz"
+    assert main(["train", "softmax", "--data", "sample", "--epochs", "2", "--adversarial",
+                 "--monitor", "adversarial", "--stage2", "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["objective"].startswith("adversarial eps 0.25")
+    assert result["stage2_epochs"] == result["best_epoch"] and result["monitor"] == "adversarial"
+    assert 0 <= result["test_fgsm_error"] <= 1
+    assert main(["train", "relu", "--data", "sample", "--epochs", "1", "--labels", "50", "--vat",
+                 "--l1", "0.001", "--l1-layers", "0", "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["objective"].startswith("VAT eps 2.0 on 1550 unlabelled")
+    assert result["settings"]["l1"] == {"W0": 0.001}
+
+
+def test_train_rejects_conflicting_defences(tmp_path, capsys):
+    argv = ["train", "softmax", "--data", "sample", "--out", str(tmp_path / "x.npz")]
+    assert main(argv + ["--adversarial", "--noise", "sign"]) == 2
+    assert "choose one training objective" in capsys.readouterr().err
+    assert main(argv + ["--l1", "0.1", "--l1-layers", "3"]) == 2
+    assert "--l1-layers must index" in capsys.readouterr().err

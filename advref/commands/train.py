@@ -1,4 +1,4 @@
-"""`advref train MODEL --out FILE.npz`: train a recipe and report its errors."""
+"""`advref train MODEL --out FILE.npz`: train a recipe (optionally with a defence)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,19 @@ import numpy as np
 import models
 from advref.datasets import DATA_CHOICES, default_data, load_data
 from advref.evaluate import error_rate
+from advref.fgsm import fgsm
+from advref.objectives import adversarial, noise
 from advref.recipes import RECIPES, build_model, get_recipe
-from advref.train import train
+from advref.train import train, train_two_stage
+from advref.vat import vat
 from data_loaders import train_valid_split
 
 
 def register(sub):
     p = sub.add_parser("train", help="train a model recipe and save it",
-                       description="Train a named recipe (advref.recipes), print the final "
-                                   "train/valid/test error and time, and save the model.")
+                       description="Train a named recipe (advref.recipes), optionally with a "
+                                   "defence; print the final train/valid/test error, the FGSM "
+                                   "error and the time, and save the model.")
     p.add_argument("model", choices=sorted(RECIPES), metavar="MODEL",
                    help=f"recipe: {', '.join(sorted(RECIPES))}")
     p.add_argument("--data", choices=DATA_CHOICES,
@@ -30,7 +34,63 @@ def register(sub):
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--out", required=True, help="where to save the model (.npz)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    d = p.add_argument_group("defences")
+    d.add_argument("--adversarial", action="store_true",
+                   help="adversarial training: alpha J(x) + (1 - alpha) J(x_adv)")
+    d.add_argument("--eps", type=float, default=0.25, help="eps of adversarial training, noise "
+                   "and the adversarial monitor (default .25)")
+    d.add_argument("--alpha", type=float, default=0.5, help="weight of the clean loss (.5)")
+    d.add_argument("--monitor", choices=("clean", "adversarial"), default="clean",
+                   help="validation error that early stopping watches")
+    d.add_argument("--noise", choices=("sign", "uniform"),
+                   help="control: train on +-eps sign noise or U(-eps, eps) noise instead")
+    d.add_argument("--l1", type=float, help="L1 weight decay coefficient")
+    d.add_argument("--l2", type=float, help="L2 weight decay coefficient")
+    d.add_argument("--l1-layers", type=int, nargs="+", help="layers the decay acts on "
+                   "(indices into the model's weight matrices; default: all)")
+    d.add_argument("--vat", action="store_true", help="virtual adversarial training")
+    d.add_argument("--vat-eps", type=float, default=2.0, help="L2 radius of VAT (2.0)")
+    d.add_argument("--labels", type=int, help="keep only this many labelled training "
+                   "examples (balanced); with --vat the rest are used unlabelled")
+    d.add_argument("--stage2", action="store_true", help="after early stopping, retrain on "
+                   "train + validation for the chosen number of epochs")
     p.set_defaults(run=run)
+
+
+def choose_objective(args):
+    chosen = [name for name, on in (("--adversarial", args.adversarial),
+                                    ("--noise", args.noise), ("--vat", args.vat)) if on]
+    if len(chosen) > 1:
+        raise ValueError(f"choose one training objective, got {' and '.join(chosen)} instead.")
+    if args.adversarial:
+        return adversarial(eps=args.eps, alpha=args.alpha), f"adversarial eps {args.eps} " \
+                                                            f"alpha {args.alpha}"
+    if args.noise:
+        return noise(args.noise, eps=args.eps, alpha=args.alpha), f"{args.noise} noise eps " \
+                                                                  f"{args.eps}"
+    return None, "clean"
+
+
+def balanced_labels(y, n, n_classes):
+    """Indices of n labelled examples, n // n_classes per class (the first of each)."""
+    if n < n_classes:
+        raise ValueError(f"--labels must be at least the class count {n_classes}, got {n} "
+                         "instead.")
+    return np.sort(np.concatenate([np.flatnonzero(y == c)[:n // n_classes]
+                                   for c in range(n_classes)]))
+
+
+def decay_settings(args, weight_names):
+    if args.l1_layers is None:
+        names = list(weight_names)
+    else:
+        bad = [i for i in args.l1_layers if not 0 <= i < len(weight_names)]
+        if bad:
+            raise ValueError(f"--l1-layers must index the {len(weight_names)} weight matrices, "
+                             f"got {bad} instead.")
+        names = [weight_names[i] for i in args.l1_layers]
+    return {key: dict.fromkeys(names, value) for key, value in (("l1", args.l1), ("l2", args.l2))
+            if value}
 
 
 def run(args) -> int:
@@ -44,29 +104,58 @@ def run(args) -> int:
     x_all, y_all, x_test, y_test, n_classes = load_data(data, dtype)
     n_valid = min(recipe["n_valid"], len(x_all) // 5)
     x_tr, y_tr, x_va, y_va = train_valid_split(x_all, y_all, n_valid)
+    objective, objective_name = choose_objective(args)
+    if args.labels is not None:
+        keep = balanced_labels(y_tr, args.labels, n_classes)
+        if args.vat:
+            objective_name = f"VAT eps {args.vat_eps} on {len(x_tr) - len(keep)} unlabelled"
+            objective = vat(args.vat_eps, x_unlabelled=np.delete(x_tr, keep, axis=0),
+                            unlabelled_batch=recipe["train"].get("batch_size", 100))
+        x_tr, y_tr = x_tr[keep], y_tr[keep]
+    elif args.vat:
+        objective, objective_name = vat(args.vat_eps), f"VAT eps {args.vat_eps} (supervised)"
     settings = recipe["train"]
-    if args.epochs is not None:
-        settings["epochs"] = args.epochs
-    if args.patience is not None:
-        settings["patience"] = args.patience
-    model = build_model(recipe["model"], x_all.shape[1], n_classes, rng=args.seed, dtype=dtype,
-                        x=x_tr, y=y_tr)
+    settings.update({k: v for k, v in (("epochs", args.epochs), ("patience", args.patience))
+                     if v is not None})
+
+    def make_model():
+        return build_model(recipe["model"], x_all.shape[1], n_classes, rng=args.seed,
+                           dtype=dtype, x=x_tr, y=y_tr)
+
+    settings.update(decay_settings(args, make_model().weight_names))
+    settings.update(monitor=args.monitor, monitor_eps=args.eps)
+    if objective is not None:
+        settings["objective"] = objective
     start = time.perf_counter()
-    history = train(model, x_tr, y_tr, x_valid=x_va, y_valid=y_va, rng=args.seed, **settings)
+    if args.stage2:
+        model, history, stage2 = train_two_stage(make_model, x_tr, y_tr, x_va, y_va,
+                                                 rng=args.seed, **settings)
+    else:
+        model, stage2 = make_model(), None
+        history = train(model, x_tr, y_tr, x_valid=x_va, y_valid=y_va, rng=args.seed,
+                        **settings)
+    fgsm_error = error_rate(model, fgsm(model, x_test, args.eps, y=y_test), y_test)
+    settings.pop("objective", None)
     result = {"model": args.model, "data": data, "seed": args.seed, "dtype": dtype.name,
+              "objective": objective_name, "monitor": args.monitor,
               "epochs_run": len(history.epochs), "best_epoch": history.best_epoch,
+              "stage2_epochs": len(stage2.epochs) if stage2 else None,
               "train_error": error_rate(model, x_tr, y_tr),
               "valid_error": error_rate(model, x_va, y_va),
               "test_error": error_rate(model, x_test, y_test),
-              "seconds": time.perf_counter() - start, "recipe": recipe}
+              "test_fgsm_error": fgsm_error, "fgsm_eps": args.eps,
+              "seconds": time.perf_counter() - start, "recipe": recipe,
+              "settings": {k: v for k, v in settings.items() if k != "monitor"}}
     models.save(model, args.out, extra=result)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{args.model} on {data} ({dtype.name}, seed {args.seed}): "
-              f"{result['epochs_run']} epochs (best {result['best_epoch']}) in "
-              f"{result['seconds']:.1f} s")
+        print(f"{args.model} on {data} ({dtype.name}, seed {args.seed}, {objective_name}): "
+              f"{result['epochs_run']} epochs (best {result['best_epoch']}"
+              + (f", then {result['stage2_epochs']} on all" if stage2 else "")
+              + f") in {result['seconds']:.1f} s")
         print(f"  train error {result['train_error']:.2%}  valid error "
-              f"{result['valid_error']:.2%}  test error {result['test_error']:.2%}")
+              f"{result['valid_error']:.2%}  test error {result['test_error']:.2%}  "
+              f"FGSM (eps {args.eps}) test error {fgsm_error:.2%}")
         print(f"  saved to {args.out}")
     return 0

@@ -1,0 +1,136 @@
+"""`advref attack | minimal | rubbish | transfer`: the attacks on saved models."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from advref.evaluate import evaluate
+from advref.fgsm import fgsm
+from advref.minimal import minimal_perturbation
+from advref.rubbish import SOURCES, rubbish_report, rubbish_samples
+from advref.transfer import transfer
+from data_loaders import load_mnist_sample
+
+from .common import add_data_arguments, emit, load_model, norm_arg, test_data
+
+CLIP = (0.0, 1.0)
+
+
+def register(sub):
+    p = sub.add_parser("attack", help="fast gradient method error rate of a saved model",
+                       description="Error and confidence of MODEL on its test data perturbed by "
+                                   "the fast gradient method (clipped to [0, 1]).")
+    p.add_argument("model_file", metavar="MODEL.npz")
+    p.add_argument("--eps", type=float, default=0.25)
+    p.add_argument("--norm", type=norm_arg, default=np.inf, choices=[np.inf, 2, 1],
+                   help="inf (sign method), 2 or 1")
+    p.add_argument("--targeted", type=int, metavar="CLASS", help="move toward CLASS")
+    add_data_arguments(p)
+    p.set_defaults(run=run_attack)
+
+    p = sub.add_parser("minimal", help="smallest misclassified perturbations by L-BFGS-B",
+                       description="Szegedy's box-constrained L-BFGS search for the smallest "
+                                   "L2 perturbation classified as a target (or as any wrong "
+                                   "class).")
+    p.add_argument("model_file", metavar="MODEL.npz")
+    p.add_argument("--target", type=int, help="target class (default: untargeted)")
+    add_data_arguments(p)
+    p.set_defaults(run=run_minimal, n_default=20)
+
+    p = sub.add_parser("rubbish", help="rubbish-class (fooling) samples",
+                       description="Rate at which any class gets probability > .5 on samples "
+                                   "of no class; with --eps and --target, after one FGSM step "
+                                   "toward the target.")
+    p.add_argument("model_file", metavar="MODEL.npz")
+    p.add_argument("--source", choices=SOURCES, default="gaussian-fit")
+    p.add_argument("--samples", type=int, default=10_000)
+    p.add_argument("--eps", type=float)
+    p.add_argument("--target", type=int)
+    add_data_arguments(p)
+    p.set_defaults(run=run_rubbish)
+
+    p = sub.add_parser("transfer", help="other models' error on one model's FGSM examples",
+                       description="Each TARGET's error on SOURCE's FGSM examples, and how "
+                                   "often it picks SOURCE's wrong class.")
+    p.add_argument("model_file", metavar="SOURCE.npz")
+    p.add_argument("targets", nargs="+", metavar="TARGET.npz")
+    p.add_argument("--eps", type=float, default=0.25)
+    add_data_arguments(p)
+    p.set_defaults(run=run_transfer)
+
+
+def run_attack(args):
+    model, desc = load_model(args.model_file)
+    x, y, data = test_data(args, model, desc)
+    targeted = args.targeted is not None
+    labels = np.full(len(x), args.targeted) if targeted else y
+    x_adv = fgsm(model, x, args.eps, y=labels, norm=args.norm, targeted=targeted, clip=CLIP)
+    result = {"model": desc, "data": data, "n": len(x), "eps": args.eps, "norm": args.norm,
+              "clip": CLIP, "targeted": args.targeted, "labels": "true labels",
+              "clean": evaluate(model, x, y), "adversarial": evaluate(model, x_adv, y)}
+    if targeted:
+        result["target_rate"] = float(np.mean(model.predict(x_adv) == args.targeted))
+    c, a = result["clean"], result["adversarial"]
+    lines = [f"clean error {c['error']:.2%} (confidence {c['mean_confidence']:.1%})",
+             f"FGSM error {a['error']:.2%} (confidence on mistakes "
+             f"{a['mean_confidence_on_mistakes']:.1%})"]
+    if targeted:
+        lines.append(f"reached class {args.targeted}: {result['target_rate']:.2%}")
+    emit(args, result, lines)
+
+
+def run_minimal(args):
+    model, desc = load_model(args.model_file)
+    if args.n is None:
+        args.n = args.n_default
+    x, y, data = test_data(args, model, desc)
+    results = minimal_perturbation(model, x, target=args.target, y=y, clip=CLIP)
+    ok = [r for r in results if r.success]
+    summary = {"model": desc, "data": data, "n": len(x), "target": args.target, "clip": CLIP,
+               "settings": {k: v for k, v in results[0].settings.items()},
+               "success_rate": len(ok) / len(results),
+               "mean_l2": float(np.mean([r.l2 for r in ok])) if ok else float("nan"),
+               "mean_linf": float(np.mean([r.linf for r in ok])) if ok else float("nan"),
+               "mean_iterations": float(np.mean([r.iterations for r in results])),
+               "examples": [r.summary() for r in results]}
+    for e in summary["examples"]:
+        e.pop("settings")
+    emit(args, summary, [f"success {summary['success_rate']:.1%} of {len(x)}; mean L2 "
+                         f"{summary['mean_l2']:.4f}, mean L_inf {summary['mean_linf']:.4f}, "
+                         f"mean optimizer iterations {summary['mean_iterations']:.0f}"])
+
+
+def run_rubbish(args):
+    model, desc = load_model(args.model_file)
+    x_train = load_mnist_sample(dtype=model.dtype).x_train if args.source == "gaussian-fit" \
+        else np.zeros((1, model.n_features), model.dtype)
+    samples = rubbish_samples(args.samples, source=args.source, x_train=x_train, rng=args.seed)
+    report = rubbish_report(model, samples, eps=args.eps, target=args.target)
+    result = {"model": desc, "source": args.source, "fit_on": "bundled sample (2,000 images)"
+              if args.source == "gaussian-fit" else None, "seed": args.seed,
+              "eps": args.eps, "target": args.target, **report}
+    conf = report["mean_confidence_fooled"]
+    conf_text = "none fooled" if np.isnan(conf) else f"mean confidence {conf:.1%}"
+    lines = [f"any class p > .5: {report['fooled_rate']:.2%} of {report['n']} ({conf_text}); "
+             f"classes {report['class_histogram']}"]
+    if args.eps is not None:
+        lines.append(f"after one step toward {args.target} (eps {args.eps}): reached "
+                     f"{report['target_rate']:.2%}; any class p > .5: "
+                     f"{report['after_step']['fooled_rate']:.2%}")
+    emit(args, result, lines)
+
+
+def run_transfer(args):
+    source, sdesc = load_model(args.model_file)
+    x, y, data = test_data(args, source, sdesc)
+    loaded = [load_model(path) for path in args.targets]
+    targets = {desc["file"]: model for model, desc in loaded}
+    out = transfer(source, targets, x, y, args.eps, clip=CLIP)
+    result = {"models": [sdesc] + [d for _, d in loaded], "data": data, "n": len(x),
+              "eps": args.eps, "norm": np.inf, "clip": CLIP, **out}
+    lines = [f"source {args.model_file}: FGSM error {out['source_error']:.2%}"]
+    for name, t in out["targets"].items():
+        lines.append(f"  {name}: error {t['error']:.2%}; same wrong class as source on its "
+                     f"mistakes {t['same_class_on_source_mistakes']:.1%}, on both wrong "
+                     f"{t['same_class_on_both_wrong']:.1%}")
+    emit(args, result, lines)

@@ -1,0 +1,68 @@
+"""Helpers shared by the commands that attack saved models."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+
+import models
+from advref.datasets import DATA_CHOICES, default_data, load_data
+
+
+def file_digest(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_model(path):
+    """(model, description) where description names the file, its digest and class."""
+    model, extra = models.load(path, with_extra=True)
+    return model, {"file": str(path), "sha256": file_digest(path), "class": type(model).__name__,
+                   "trained_on": extra.get("data"), "extra": extra}
+
+
+def add_data_arguments(p):
+    p.add_argument("--data", choices=DATA_CHOICES,
+                   help="test data (default: what the model was trained on)")
+    p.add_argument("--n", type=int, help="use the first N test examples (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed for any random draw")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def test_data(args, model, description):
+    """(x, y, data name) for the model, in the model's dtype."""
+    data = args.data or description["trained_on"] or default_data(model.n_classes == 2)
+    _, _, x, y, n_classes = load_data(data, model.dtype)
+    if n_classes != model.n_classes:
+        raise ValueError(f"the model has {model.n_classes} classes, --data {data} has "
+                         f"{n_classes}.")
+    if args.n is not None:
+        if args.n < 1:
+            raise ValueError(f"--n must be >= 1, got {args.n} instead.")
+        x, y = x[:args.n], y[:args.n]
+    return x, y, data
+
+
+def emit(args, result, lines):
+    """Print JSON, or the text lines followed by the reproduction parameters."""
+    if args.json:
+        print(json.dumps(result, indent=2, default=float))
+        return
+    for line in lines:
+        print(line)
+    params = {k: v for k, v in result.items() if k in ("eps", "norm", "clip", "targeted",
+                                                         "target", "seed", "data", "n",
+                                                         "source", "settings")}
+    print("reproduce with: " + json.dumps(params, default=float))
+    for m in result.get("models", [result.get("model")]):
+        if m:
+            print(f"  model {m['file']} sha256 {m['sha256']} ({m['class']})")
+
+
+def norm_arg(text):
+    return np.inf if text == "inf" else int(text)

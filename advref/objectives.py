@@ -1,0 +1,84 @@
+"""Training objectives for advref.train: adversarial training and its controls.
+
+Each factory returns a function (model, x, y, rng) -> (mean loss, grads), the
+trainer's `objective`.
+
+Adversarial training (paper section 6):
+    J~(theta) = alpha * J(theta, x, y) + (1 - alpha) * J(theta, x_adv, y)
+    x_adv     = clip(x + eps * sign(grad_x J(theta, x, y)))      (any norm)
+x_adv is made afresh for every minibatch against the current parameters and is
+a constant: no gradient flows through sign(), so
+    grad_theta J~ = alpha * grad_theta J(x) + (1 - alpha) * grad_theta J(x_adv).
+Choices: the attack's input gradient is taken in evaluation mode (no dropout,
+model.loss_grad), the paper's "current model"; the two loss terms are then
+evaluated in training mode, each with its own independently drawn dropout mask
+(the clean half first). alpha = 1 is exactly clean training: nothing else is
+drawn or computed.
+
+Noise controls: the same mixture with x' = x + random signs (+-eps) or
+x' = x + U(-eps, eps), in place of x_adv (advref.noise).
+
+Monitors for early stopping: `adversarial_error(eps)` is the error on FGSM
+examples of the validation set, made against the model being monitored.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .evaluate import error_rate
+from .fgsm import fgsm
+from .noise import random_sign, random_uniform
+from .train import clean_objective
+from .validation import check_clip, check_eps, check_norm
+
+
+def check_alpha(alpha):
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha} instead.")
+    return float(alpha)
+
+
+def mixed_objective(perturb, alpha):
+    """alpha * J(x) + (1 - alpha) * J(perturb(model, x, y, rng)), x' held constant."""
+    alpha = check_alpha(alpha)
+
+    def objective(model, x, y, rng):
+        if alpha == 1.0:
+            return clean_objective(model, x, y, rng)
+        x_other = perturb(model, x, y, rng)
+        if alpha == 0.0:
+            return model.loss_and_grads(x_other, y, train=True, rng=rng)
+        loss_c, grads_c = model.loss_and_grads(x, y, train=True, rng=rng)
+        loss_o, grads_o = model.loss_and_grads(x_other, y, train=True, rng=rng)
+        grads = {k: alpha * grads_c[k] + (1 - alpha) * grads_o[k] for k in grads_c}
+        return alpha * loss_c + (1 - alpha) * loss_o, grads
+
+    return objective
+
+
+def adversarial(eps=0.25, alpha=0.5, *, norm=np.inf, clip=(0.0, 1.0)):
+    """The adversarial training objective (module docstring)."""
+    eps, norm, clip = check_eps(eps), check_norm(norm), check_clip(clip)
+    return mixed_objective(lambda model, x, y, rng: fgsm(model, x, eps, y=y, norm=norm,
+                                                         clip=clip), alpha)
+
+
+def noise(kind="sign", eps=0.25, alpha=0.5, *, clip=(0.0, 1.0)):
+    """Training on random sign noise (+-eps) or uniform U(-eps, eps) noise."""
+    draws = {"sign": random_sign, "uniform": random_uniform}
+    if kind not in draws:
+        raise ValueError(f"noise kind must be 'sign' or 'uniform', got {kind!r} instead.")
+    eps, clip = check_eps(eps), check_clip(clip)
+    draw = draws[kind]
+    return mixed_objective(lambda model, x, y, rng: draw(x, eps, rng, clip=clip), alpha)
+
+
+def adversarial_error(eps=0.25, *, norm=np.inf, clip=(0.0, 1.0)):
+    """A monitor: error on the FGSM examples (true labels) of the monitored data."""
+    eps, norm, clip = check_eps(eps), check_norm(norm), check_clip(clip)
+
+    def monitor(model, x, y):
+        return error_rate(model, fgsm(model, x, eps, y=y, norm=norm, clip=clip), y)
+
+    return monitor
