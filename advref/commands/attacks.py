@@ -16,47 +16,46 @@ from .common import add_data_arguments, emit, load_model, norm_arg, test_data
 CLIP = (0.0, 1.0)
 
 
+def model_command(sub, name, run, help, description, model_metavar="MODEL.npz", **defaults):
+    """A subcommand taking a model file, with the shared data arguments."""
+    p = sub.add_parser(name, help=help, description=description)
+    p.add_argument("model_file", metavar=model_metavar)
+    add_data_arguments(p)
+    p.set_defaults(run=run, **defaults)
+    return p
+
+
 def register(sub):
-    p = sub.add_parser("attack", help="fast gradient method error rate of a saved model",
-                       description="Error and confidence of MODEL on its test data perturbed by "
-                                   "the fast gradient method (clipped to [0, 1]).")
-    p.add_argument("model_file", metavar="MODEL.npz")
+    p = model_command(sub, "attack", run_attack,
+                      "fast gradient method error rate of a saved model",
+                      "Error and confidence of MODEL on its test data perturbed by the fast "
+                      "gradient method (clipped to [0, 1]).")
     p.add_argument("--eps", type=float, default=0.25)
     p.add_argument("--norm", type=norm_arg, default=np.inf, choices=[np.inf, 2, 1],
                    help="inf (sign method), 2 or 1")
     p.add_argument("--targeted", type=int, metavar="CLASS", help="move toward CLASS")
-    add_data_arguments(p)
-    p.set_defaults(run=run_attack)
 
-    p = sub.add_parser("minimal", help="smallest misclassified perturbations by L-BFGS-B",
-                       description="Szegedy's box-constrained L-BFGS search for the smallest "
-                                   "L2 perturbation classified as a target (or as any wrong "
-                                   "class).")
-    p.add_argument("model_file", metavar="MODEL.npz")
+    p = model_command(sub, "minimal", run_minimal,
+                      "smallest misclassified perturbations by L-BFGS-B",
+                      "Szegedy's box-constrained L-BFGS search for the smallest L2 perturbation "
+                      "classified as a target (or as any wrong class); --n defaults to 20.",
+                      n_default=20)
     p.add_argument("--target", type=int, help="target class (default: untargeted)")
-    add_data_arguments(p)
-    p.set_defaults(run=run_minimal, n_default=20)
 
-    p = sub.add_parser("rubbish", help="rubbish-class (fooling) samples",
-                       description="Rate at which any class gets probability > .5 on samples "
-                                   "of no class; with --eps and --target, after one FGSM step "
-                                   "toward the target.")
-    p.add_argument("model_file", metavar="MODEL.npz")
+    p = model_command(sub, "rubbish", run_rubbish, "rubbish-class (fooling) samples",
+                      "Rate at which any class gets probability > .5 on samples of no class; "
+                      "with --eps and --target, after one FGSM step toward the target.")
     p.add_argument("--source", choices=SOURCES, default="gaussian-fit")
     p.add_argument("--samples", type=int, default=10_000)
     p.add_argument("--eps", type=float)
     p.add_argument("--target", type=int)
-    add_data_arguments(p)
-    p.set_defaults(run=run_rubbish)
 
-    p = sub.add_parser("transfer", help="other models' error on one model's FGSM examples",
-                       description="Each TARGET's error on SOURCE's FGSM examples, and how "
-                                   "often it picks SOURCE's wrong class.")
-    p.add_argument("model_file", metavar="SOURCE.npz")
+    p = model_command(sub, "transfer", run_transfer,
+                      "other models' error on one model's FGSM examples",
+                      "Each TARGET's error on SOURCE's FGSM examples, and how often it picks "
+                      "SOURCE's wrong class.", model_metavar="SOURCE.npz")
     p.add_argument("targets", nargs="+", metavar="TARGET.npz")
     p.add_argument("--eps", type=float, default=0.25)
-    add_data_arguments(p)
-    p.set_defaults(run=run_transfer)
 
 
 def run_attack(args):
