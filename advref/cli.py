@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("data", "train", "gradcheck", "attacks")
+COMMANDS = ("data", "train", "gradcheck", "attacks", "reproduce")
 
 
 def build_parser() -> argparse.ArgumentParser:

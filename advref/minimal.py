@@ -13,7 +13,11 @@ as t (for a convex J this gives the smallest such r):
      else divide c by c_factor until it does (at most max_scale steps each way);
   2. bisect log(c) between the last success and the first failure bisect_steps times.
 The smallest successful r found is kept. Untargeted mode runs the targeted search
-for every class other than the true (or predicted) one and keeps the smallest.
+for every class other than the true (or predicted) one and keeps the smallest;
+with `candidates=k` only for the k wrong classes the model scores highest at x
+(a cheaper rule, recorded in the settings). L-BFGS-B's tolerances default to the
+input's precision (float32 gradients cannot meet float64 tolerances: the line
+search then fails after many evaluations).
 
 For a binary linear model the answer is known in closed form
 (`linear_minimal_perturbation`): the distance to the hyperplane w.x + b = 0 is
@@ -36,7 +40,8 @@ from .validation import (
 )
 
 DEFAULTS = {"c_init": 1.0, "c_factor": 10.0, "max_scale": 12, "bisect_steps": 10,
-            "maxiter": 300, "ftol": 1e-12, "gtol": 1e-9}
+            "maxiter": 300, "ftol": None, "gtol": None}
+TOLERANCES = {np.dtype(np.float32): (1e-6, 1e-5), np.dtype(np.float64): (1e-12, 1e-9)}
 
 
 @dataclass
@@ -121,12 +126,14 @@ def _targeted_one(model, x, target, bounds, settings):
                          float(c_best), target, reached, iterations, settings)
 
 
-def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), **options):
+def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), candidates=None,
+                         **options):
     """A MinimalResult per row of x.
 
     target: int or (n,) array of target classes; None means untargeted: every class
-    other than y (or the model's prediction when y is None) is tried and the
-    smallest successful perturbation kept. options override DEFAULTS.
+    other than y (or the model's prediction when y is None), or the `candidates`
+    highest-scoring ones, is tried and the smallest success kept. options override
+    DEFAULTS (ftol/gtol None: by dtype, see TOLERANCES).
     """
     x = check_batch(x)
     clip = check_clip(clip)
@@ -136,6 +143,9 @@ def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), **op
         raise TypeError(f"unknown options {sorted(unknown)}; known: {sorted(DEFAULTS)}")
     settings = {**DEFAULTS, **options, "clip": clip, "method": "L-BFGS-B",
                 "penalty": "c * ||r||_2^2"}
+    ftol, gtol = TOLERANCES[x.dtype]
+    settings["ftol"] = ftol if settings["ftol"] is None else settings["ftol"]
+    settings["gtol"] = gtol if settings["gtol"] is None else settings["gtol"]
     if not (settings["c_init"] > 0 and settings["c_factor"] > 1):
         raise ValueError(f"need c_init > 0 and c_factor > 1, got {settings['c_init']} and "
                          f"{settings['c_factor']} instead.")
@@ -146,6 +156,12 @@ def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), **op
     if target is not None:
         targets = np.broadcast_to(np.asarray(target), (len(x),))
         targets = check_labels(np.array(targets), len(x), k, name="target")
+    if candidates is not None and not (isinstance(candidates, int) and 1 <= candidates < k):
+        raise ValueError(f"candidates must be None or an integer in [1, {k - 1}], got "
+                         f"{candidates!r} instead.")
+    proba = model.predict_proba(x) if target is None else None
+    mode = ("untargeted: every other class, smallest kept" if not candidates else
+            f"untargeted: the {candidates} highest-scoring wrong classes, smallest kept")
     results = []
     for i in range(len(x)):
         bounds = None if clip is None else list(zip(clip[0] - x[i].astype(np.float64),
@@ -154,11 +170,13 @@ def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), **op
         if target is not None:
             results.append(_targeted_one(model, x[i], int(targets[i]), bounds, settings))
             continue
-        tries = [_targeted_one(model, x[i], t, bounds, settings) for t in range(k) if t != y[i]]
+        classes = [t for t in np.argsort(-proba[i], kind="stable") if t != y[i]]
+        classes = classes[:candidates] if candidates else classes
+        tries = [_targeted_one(model, x[i], int(t), bounds, settings) for t in classes]
         wins = [r for r in tries if r.success]
         best = min(wins, key=lambda r: r.l2) if wins else tries[0]
         best.iterations = sum(r.iterations for r in tries)
-        best.settings = {**settings, "mode": "untargeted: every other class, smallest kept"}
+        best.settings = {**settings, "mode": mode}
         results.append(best)
     return results
 

@@ -174,3 +174,17 @@ def test_linear_minimal_perturbation_norms():
         r, s = linear_minimal_perturbation(w, b, x, norm)
         np.testing.assert_allclose(s, [expected])
         np.testing.assert_allclose((x + r) @ w + b, [0.0], atol=1e-12)
+
+
+def test_untargeted_candidates_rule_is_recorded_and_limits_the_classes():
+    rng = np.random.default_rng(7)
+    model = SoftmaxRegression(6, 4)
+    model.params["W"] = rng.standard_normal((6, 4))
+    x = rng.random((3, 6))
+    proba = model.predict_proba(x)
+    for res, p in zip(minimal_perturbation(model, x, candidates=1), proba, strict=True):
+        assert "the 1 highest-scoring wrong classes" in res.settings["mode"]
+        runner_up = [int(t) for t in np.argsort(-p) if t != p.argmax()][0]
+        assert res.target == runner_up
+    with pytest.raises(ValueError, match="candidates must be None or an integer"):
+        minimal_perturbation(model, x, candidates=4)

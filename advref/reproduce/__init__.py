@@ -1,0 +1,5 @@
+"""`advref reproduce`: the paper's MNIST results and the lecture's benchmarks."""
+
+from .runner import reproduce
+
+__all__ = ["reproduce"]

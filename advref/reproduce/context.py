@@ -1,0 +1,53 @@
+"""What every experiment of a reproduce run shares: data, models, rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from advref.datasets import load_data
+from data_loaders import train_valid_split
+
+from .cache import array_digest
+
+
+@dataclass
+class Data:
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    n_classes: int
+    digest: str = ""
+
+    @classmethod
+    def load(cls, name, dtype):
+        xtr, ytr, xte, yte, k = load_data(name, np.dtype(dtype))
+        return cls(name, xtr, ytr, xte, yte, k, array_digest(xtr, ytr))
+
+    def split(self, n_valid):
+        return train_valid_split(self.x_train, self.y_train,
+                                 min(n_valid, len(self.x_train) // 5))
+
+
+@dataclass
+class Context:
+    profile: dict
+    data: Data
+    binary: Data
+    cache: object
+    seed: int
+    rows: list = field(default_factory=list)
+    figures: dict = field(default_factory=dict)
+
+    def model(self, name):
+        return self.cache.get(name, self.binary if name == "logistic" else self.data)
+
+    def add(self, id, experiment, quantity, paper, measured, unit="%", **params):
+        """One result row: the paper's number beside the measured one (fractions
+        for unit "%"), with every parameter needed to reproduce it."""
+        self.rows.append({"id": id, "experiment": experiment, "quantity": quantity,
+                          "paper": paper, "measured": None if measured is None
+                          else float(measured), "unit": unit, "params": params})

@@ -1,0 +1,165 @@
+"""The experiments of paper-notes section 5 (MNIST), each adding rows to the context.
+
+FGSM is always applied with the true labels, clipped to [0, 1], eps .25, L_inf,
+with the input gradient of the attacked model in evaluation mode (no dropout).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from advref.evaluate import evaluate
+from advref.fgsm import fgsm
+from advref.noise import random_sign
+from advref.rubbish import rubbish_report, rubbish_samples
+from advref.transfer import transfer
+
+EPS = 0.25
+ATTACK = {"eps": EPS, "norm": "inf", "clip": [0.0, 1.0], "labels": "true"}
+
+
+def attacked(ctx, name):
+    """(clean evaluation, FGSM evaluation, x_adv) of a model on its test set."""
+    data = ctx.binary if name == "logistic" else ctx.data
+    model = ctx.model(name)
+    x_adv = fgsm(model, data.x_test, EPS, y=data.y_test)
+    return evaluate(model, data.x_test, data.y_test), evaluate(model, x_adv, data.y_test), x_adv
+
+
+def fgsm_error_rates(ctx):
+    clean, adv, _ = attacked(ctx, "softmax")
+    ctx.add("softmax-clean", "softmax regression", "clean error", None, clean["error"],
+            model="softmax")
+    ctx.add("softmax-fgsm", "softmax regression, FGSM", "error", 0.999, adv["error"],
+            model="softmax", **ATTACK)
+    ctx.add("softmax-fgsm-conf", "softmax regression, FGSM", "mean confidence", 0.793,
+            adv["mean_confidence"], model="softmax", **ATTACK)
+    clean, adv, _ = attacked(ctx, "logistic")
+    ctx.add("logistic-clean", "logistic regression 3 vs 7", "clean error", 0.016,
+            clean["error"], model="logistic")
+    ctx.add("logistic-fgsm", "logistic regression 3 vs 7, FGSM", "error", 0.99, adv["error"],
+            model="logistic", **ATTACK)
+    clean, adv, _ = attacked(ctx, "maxout")
+    ctx.add("maxout-clean", "maxout 240x5 (dropout)", "clean error", 0.0094, clean["error"],
+            model="maxout")
+    ctx.add("maxout-fgsm", "maxout 240x5, FGSM", "error", 0.894, adv["error"], model="maxout",
+            **ATTACK)
+    ctx.add("maxout-fgsm-conf", "maxout 240x5, FGSM", "mean confidence", 0.976,
+            adv["mean_confidence"], model="maxout", **ATTACK)
+    clean, adv, _ = attacked(ctx, "rbf")
+    ctx.add("rbf-fgsm", "shallow RBF, FGSM", "error", 0.554, adv["error"], model="rbf", **ATTACK)
+    ctx.add("rbf-fgsm-conf", "shallow RBF, FGSM", "confidence on mistakes", 0.012,
+            adv["mean_confidence_on_mistakes"], model="rbf", **ATTACK)
+    ctx.add("rbf-clean-conf", "shallow RBF", "clean mean confidence", 0.606,
+            clean["mean_confidence"], model="rbf")
+
+
+def adversarial_training(ctx):
+    clean, _, _ = attacked(ctx, "maxout")
+    adv_clean, adv, _ = attacked(ctx, "maxout-adv")
+    ctx.add("advtrain-clean", "maxout, adversarially trained (alpha .5, eps .25)",
+            "clean error", 0.0084, adv_clean["error"], model="maxout-adv",
+            baseline_clean_error=clean["error"])
+    ctx.add("advtrain-fgsm", "maxout, adversarially trained, FGSM", "error", 0.179,
+            adv["error"], model="maxout-adv", **ATTACK)
+    ctx.add("advtrain-fgsm-conf", "maxout, adversarially trained, FGSM",
+            "confidence on mistakes", 0.814, adv["mean_confidence_on_mistakes"],
+            model="maxout-adv", **ATTACK)
+    for name, paper in (("maxout-sign-noise", (0.862, 0.973)),
+                        ("maxout-uniform-noise", (0.904, 0.978))):
+        _, adv, _ = attacked(ctx, name)
+        ctx.add(f"{name}-fgsm", f"{name} (control), FGSM", "error", paper[0], adv["error"],
+                model=name, **ATTACK)
+        ctx.add(f"{name}-fgsm-conf", f"{name} (control), FGSM", "mean confidence", paper[1],
+                adv["mean_confidence"], model=name, **ATTACK)
+    model = ctx.model("maxout-l1")
+    x, y, _, _ = ctx.data.split(10_000)
+    ctx.add("l1-train-error", "maxout with L1 .0025 on layer 0 (instead of adv. training)",
+            "training error", 0.05, float(np.mean(model.predict(x) != y)), model="maxout-l1",
+            note="paper: stuck above 5%")
+    if ctx.profile["big_maxout"]:
+        for name, paper in (("maxout1600", 0.0114), ("maxout1600-adv", 0.00782)):
+            clean, _, _ = attacked(ctx, name)
+            ctx.add(f"{name}-clean", f"{name}", "clean error", paper, clean["error"], model=name,
+                    note="paper: mean of 5 seeds; here one seed")
+
+
+def transfer_between(ctx):
+    data = ctx.data
+    plain, adv = ctx.model("maxout"), ctx.model("maxout-adv")
+    out = transfer(plain, {"adv": adv}, data.x_test, data.y_test, EPS)
+    ctx.add("transfer-orig-to-adv", "transfer maxout -> adv.-trained maxout", "error", 0.196,
+            out["targets"]["adv"]["error"], source="maxout", target="maxout-adv", **ATTACK)
+    out = transfer(adv, {"plain": plain}, data.x_test, data.y_test, EPS)
+    ctx.add("transfer-adv-to-orig", "transfer adv.-trained maxout -> maxout", "error", 0.409,
+            out["targets"]["plain"]["error"], source="maxout-adv", target="maxout", **ATTACK)
+    targets = {n: ctx.model(n) for n in ("rbf", "softmax", "relu", "tanh")}
+    out = transfer(plain, targets, data.x_test, data.y_test, EPS)
+    t = out["targets"]
+    for name, paper in (("relu", 0.994), ("tanh", 0.993), ("softmax", 0.889), ("rbf", 0.368)):
+        ctx.add(f"lecture-maxout-to-{name}", f"lecture: transfer maxout -> {name}", "error",
+                paper, t[name]["error"], source="maxout", target=name, **ATTACK)
+    for name, mistakes, both in (("rbf", 0.160, 0.543), ("softmax", 0.546, 0.846)):
+        ctx.add(f"agree-{name}-mistakes", f"{name} predicts maxout's class",
+                "on maxout's mistakes", mistakes, t[name]["same_class_on_source_mistakes"],
+                source="maxout", target=name, **ATTACK)
+        ctx.add(f"agree-{name}-both", f"{name} predicts maxout's class",
+                "on examples both get wrong", both, t[name]["same_class_on_both_wrong"],
+                source="maxout", target=name, **ATTACK)
+    out = transfer(ctx.model("softmax"), {"rbf": targets["rbf"]}, data.x_test, data.y_test,
+                   EPS)
+    ctx.add("agree-rbf-softmax", "RBF predicts softmax's class", "on examples both get wrong",
+            0.536, out["targets"]["rbf"]["same_class_on_both_wrong"], source="softmax",
+            target="rbf", **ATTACK)
+    nearest_neighbour_transfer(ctx, plain)
+
+
+def nearest_neighbour_transfer(ctx, source):
+    """1-NN on the training set (non-differentiable) on the maxout's FGSM examples."""
+    data = ctx.data
+    n = ctx.profile["n_transfer_nn"] or len(data.x_test)
+    x, y = data.x_test[:n], data.y_test[:n]
+    x_adv = fgsm(source, x, EPS, y=y)
+    train, labels = data.x_train, data.y_train
+    sq = (train * train).sum(axis=1)
+    pred = np.concatenate([labels[np.argmin(sq[None, :] - 2 * (chunk @ train.T), axis=1)]
+                           for chunk in np.array_split(x_adv, max(1, len(x_adv) // 500))])
+    ctx.add("lecture-maxout-to-nn", "lecture: transfer maxout -> nearest neighbour", "error",
+            0.253, np.mean(pred != y), source="maxout", target="1-NN (L2, training set)", n=n,
+            **ATTACK)
+
+
+def rubbish(ctx):
+    n = ctx.profile["n_rubbish"]
+    samples = rubbish_samples(n, source="standard-normal", x_train=ctx.data.x_train,
+                              rng=ctx.seed)
+    params = {"source": "N(0, I)", "n": n, "seed": ctx.seed, "threshold": 0.5}
+    r = rubbish_report(ctx.model("maxout"), samples)
+    ctx.add("rubbish-maxout", "rubbish N(0, I), maxout", "any class p > .5", 0.9835,
+            r["fooled_rate"], model="maxout", **params)
+    ctx.add("rubbish-maxout-conf", "rubbish N(0, I), maxout", "mean confidence", 0.928,
+            r["mean_confidence_fooled"], model="maxout", **params)
+    hist = np.array(r["class_histogram"]) / max(sum(r["class_histogram"]), 1)
+    ctx.add("rubbish-maxout-5", "rubbish N(0, I), maxout", "share labelled 5", 0.453, hist[5],
+            model="maxout", **params)
+    ctx.add("rubbish-maxout-8", "rubbish N(0, I), maxout", "share labelled 8", 0.0, hist[8],
+            model="maxout", **params)
+    for name, paper in (("softmax", (0.598, 0.708)), ("rbf", (0.0, None))):
+        r = rubbish_report(ctx.model(name), samples)
+        ctx.add(f"rubbish-{name}", f"rubbish N(0, I), {name}", "any class p > .5", paper[0],
+                r["fooled_rate"], model=name, **params)
+        if paper[1] is not None:
+            ctx.add(f"rubbish-{name}-conf", f"rubbish N(0, I), {name}", "mean confidence",
+                    paper[1], r["mean_confidence_fooled"], model=name, **params)
+
+
+def random_noise_control(ctx):
+    model, data = ctx.model("maxout"), ctx.data
+    noisy = random_sign(data.x_test, EPS, ctx.seed)
+    ctx.add("maxout-random-sign", "maxout, random +-eps sign noise (control)", "error", None,
+            evaluate(model, noisy, data.y_test)["error"], model="maxout", eps=EPS,
+            clip=[0.0, 1.0], seed=ctx.seed)
+
+
+EXPERIMENTS = (fgsm_error_rates, adversarial_training, transfer_between, rubbish,
+               random_noise_control)

@@ -1,0 +1,82 @@
+"""The lecture's three benchmarks (paper-notes section 6) and the adversarial
+subspace dimension (section 8), each reported with every parameter."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from advref.geometry import adversarial_subspace
+from advref.minimal import minimal_perturbation
+from advref.rubbish import rubbish_report, rubbish_samples
+
+from .experiments import ATTACK, attacked
+
+SUBSPACE = {"eps_l2": 5.0, "k": 50, "clip": [0.0, 1.0]}
+
+
+def fixed_eps(ctx):
+    """Benchmark 1: error on FGSM-perturbed test data at fixed eps; the same model
+    version is used for the forward pass and the back-propagation."""
+    for name in ("softmax", "maxout", "maxout-adv"):
+        _, adv, _ = attacked(ctx, name)
+        ctx.add(f"bench1-{name}", f"benchmark 1: fixed-eps FGSM, {name}", "error", None,
+                adv["error"], model=name, forward_model=name, backprop_model=name, **ATTACK)
+
+
+def minimal_size(ctx):
+    """Benchmark 2: the average size of the smallest misclassified perturbation,
+    over the first n test examples the model classifies correctly."""
+    n = ctx.profile["n_minimal"]
+    data = ctx.data
+    for name in ("softmax", "maxout"):
+        model = ctx.model(name)
+        right = np.flatnonzero(model.predict(data.x_test) == data.y_test)[:n]
+        start = time.perf_counter()
+        results = minimal_perturbation(model, data.x_test[right], y=data.y_test[right],
+                                       candidates=ctx.profile["minimal_candidates"])
+        seconds = (time.perf_counter() - start) / n
+        ok = [r for r in results if r.success]
+        settings = {k: v for k, v in results[0].settings.items()}
+        ctx.add(f"bench2-{name}", f"benchmark 2: minimal L2 perturbation, {name}",
+                "mean L2 size", None, np.mean([r.l2 for r in ok]) if ok else None, unit="",
+                model=name, n=n, examples="first n correctly classified test images",
+                success_rate=len(ok) / n, seconds_per_example=seconds,
+                mean_iterations=float(np.mean([r.iterations for r in results])),
+                settings=settings)
+
+
+def rubbish_class(ctx):
+    """Benchmark 3: Gaussian fitted to the training inputs, one FGSM step toward
+    each class t; rate of reaching t and of any class p > .5 (mean over t)."""
+    n = ctx.profile["n_rubbish"]
+    samples = rubbish_samples(n, source="gaussian-fit", x_train=ctx.data.x_train, rng=ctx.seed)
+    for name in ("softmax", "maxout", "rbf"):
+        model = ctx.model(name)
+        reports = [rubbish_report(model, samples, eps=0.25, target=t)
+                   for t in range(ctx.data.n_classes)]
+        params = {"model": name, "source": "gaussian fit (per-pixel mean, std)", "n": n,
+                  "eps": 0.25, "targets": "each class, mean", "clip": None, "seed": ctx.seed}
+        ctx.add(f"bench3-{name}-target", f"benchmark 3: rubbish class, {name}",
+                "reached target", None, np.mean([r["target_rate"] for r in reports]), **params)
+        ctx.add(f"bench3-{name}-any", f"benchmark 3: rubbish class, {name}",
+                "any class p > .5 after the step", None,
+                np.mean([r["after_step"]["fooled_rate"] for r in reports]), **params)
+
+
+def subspace(ctx):
+    """Tramer et al.'s gradient-aligned adversarial subspace, counted on maxout."""
+    n = ctx.profile["n_subspace"]
+    data, model = ctx.data, ctx.model("maxout")
+    right = np.flatnonzero(model.predict(data.x_test[:n]) == data.y_test[:n])
+    counts = adversarial_subspace(model, data.x_test[right], data.y_test[right],
+                                  SUBSPACE["eps_l2"], SUBSPACE["k"],
+                                  clip=tuple(SUBSPACE["clip"]), rng=ctx.seed)
+    ctx.add("subspace-maxout", "adversarial subspace dimension (GAAS), maxout",
+            "mean adversarial directions", 25, counts.mean(), unit="", model="maxout",
+            n=len(right), seed=ctx.seed, note="on correctly classified test examples",
+            **SUBSPACE)
+
+
+BENCHMARKS = (fixed_eps, minimal_size, rubbish_class, subspace)

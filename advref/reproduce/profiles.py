@@ -1,0 +1,67 @@
+"""The three profiles of `advref reproduce` and the models each experiment needs.
+
+    sample  the bundled 2,000/1,000 MNIST sample, short training: about a minute
+    quick   full MNIST, shortened training: under 15 minutes on two cores
+    paper   full MNIST, the published recipes (maxout: up to 1000 epochs with
+            patience 100, then a second stage on all 60,000): hours
+
+Every model is a recipe (advref.recipes) plus a training variant. `epochs`
+caps each family's epochs in the shortened profiles; None keeps the recipe's.
+`overrides` changes a family's model arguments: on the 2,000-image sample the
+maxout recipe's uniform(-.005, .005) init sits on its initial plateau for
+longer than a one-minute budget allows (20 updates an epoch instead of 500),
+so the sample profile starts the maxout weights at uniform(-.05, .05).
+`patience` None means no early stopping (the best epoch is still kept).
+"""
+
+from __future__ import annotations
+
+PROFILES = {
+    "sample": {
+        "data": "sample", "binary": "binary37-sample", "dtype": "float32",
+        "epochs": {"softmax": 20, "logistic": 20, "maxout": 12, "mlp": 6, "rbf": 20},
+        "overrides": {"maxout": {"irange": 0.05}}, "patience": None, "two_stage": False,
+        "n_minimal": 2, "minimal_candidates": 2, "n_rubbish": 2000, "n_subspace": 20,
+        "n_transfer_nn": None, "big_maxout": False,
+    },
+    "quick": {
+        "data": "mnist", "binary": "binary37", "dtype": "float32",
+        "epochs": {"softmax": 15, "logistic": 15, "maxout": 8, "mlp": 4, "rbf": 10},
+        "overrides": {}, "patience": 5, "two_stage": False,
+        "n_minimal": 10, "minimal_candidates": 3, "n_rubbish": 10_000, "n_subspace": 100,
+        "n_transfer_nn": 2000, "big_maxout": False,
+    },
+    "paper": {
+        "data": "mnist", "binary": "binary37", "dtype": "float32",
+        "epochs": {"softmax": None, "logistic": None, "maxout": None, "mlp": None, "rbf": None},
+        "overrides": {}, "patience": "recipe", "two_stage": True,
+        "n_minimal": 100, "minimal_candidates": None, "n_rubbish": 10_000, "n_subspace": 1000,
+        "n_transfer_nn": None, "big_maxout": True,
+    },
+}
+
+ADV = {"objective": "adversarial", "eps": 0.25, "alpha": 0.5, "monitor": "adversarial"}
+
+# name -> (recipe, family for the epoch cap, training variant)
+MODELS = {
+    "softmax": ("softmax", "softmax", {}),
+    "logistic": ("logistic", "logistic", {}),
+    "maxout": ("maxout", "maxout", {}),
+    "maxout-adv": ("maxout", "maxout", ADV),
+    "maxout-sign-noise": ("maxout", "maxout", {"objective": "noise-sign", "eps": 0.25,
+                                               "alpha": 0.5}),
+    "maxout-uniform-noise": ("maxout", "maxout", {"objective": "noise-uniform", "eps": 0.25,
+                                                  "alpha": 0.5}),
+    "maxout-l1": ("maxout", "maxout", {"l1": {"W0": 0.0025}}),
+    "maxout1600": ("maxout1600", "maxout", {}),
+    "maxout1600-adv": ("maxout1600", "maxout", ADV),
+    "rbf": ("rbf", "rbf", {}),
+    "relu": ("relu", "mlp", {}),
+    "tanh": ("tanh", "mlp", {}),
+}
+
+
+def get_profile(name):
+    if name not in PROFILES:
+        raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {name!r} instead.")
+    return dict(PROFILES[name], name=name)

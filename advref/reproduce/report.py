@@ -1,0 +1,49 @@
+"""results.json and results.md of a reproduce run."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from data_loaders.idx import atomic_write_bytes
+
+
+def fmt(value, unit):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{100 * value:.2f}%" if unit == "%" else f"{value:.3g}"
+
+
+def params_text(params):
+    return ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in params.items()
+                     if k != "settings")
+
+
+def markdown(result):
+    lines = [f"# advref reproduce: profile `{result['profile']}`", "",
+             f"Run on {result['date']} in {result['wall_seconds']:.0f} s on "
+             f"{result['machine']['cpus']} cores / {result['machine']['memory_gb']} GB "
+             f"(seed {result['seed']}, data {result['data']['name']}, "
+             f"{result['data']['n_train']} training / {result['data']['n_test']} test images).",
+             "", "| experiment | quantity | paper | measured | parameters |",
+             "|---|---|---|---|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['experiment']} | {r['quantity']} | {fmt(r['paper'], r['unit'])} | "
+                     f"{fmt(r['measured'], r['unit'])} | {params_text(r['params'])} |")
+    lines += ["", "## Models", "", "| model | epochs (best) | seconds | sha256 |",
+              "|---|---|---|---|"]
+    for name, info in result["models"].items():
+        lines.append(f"| {name} | {info['epochs']} ({info['best_epoch']}) | "
+                     f"{info['seconds']:.0f} | `{info['sha256'][:16]}` |")
+    lines += ["", "## Figures", ""]
+    if result["figures"]:
+        lines += [f"![{name}]({file})" for name, file in result["figures"].items()]
+    else:
+        lines.append(result["figures_note"])
+    return "\n".join(lines) + "\n"
+
+
+def write(result, folder):
+    atomic_write_bytes(folder / "results.json",
+                       (json.dumps(result, indent=2, default=float) + "\n").encode())
+    atomic_write_bytes(folder / "results.md", markdown(result).encode())

@@ -1,0 +1,119 @@
+"""Run every experiment of a profile and write DIR/results.json and DIR/results.md.
+
+Models are trained once and cached in DIR/models (advref.reproduce.cache), so a
+rerun, or a resume after an interruption, retrains nothing it has. With
+jobs > 1 the models are first trained in that many worker processes, each with a
+single BLAS thread; the experiments then load them from the cache.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from data_loaders import find_mnist
+
+from . import experiments, figures, lecture, report
+from .cache import ModelCache
+from .context import Context, Data
+from .profiles import MODELS, get_profile
+
+
+class Interrupted(RuntimeError):
+    """Raised by `stop_after_models` to simulate an interruption (tests)."""
+
+
+def default_profile(log=sys.stderr):
+    if find_mnist() is not None:
+        return "quick"
+    print("[reproduce] full MNIST not found: running the `sample` profile on the bundled "
+          "sample (fetch MNIST with `advref data fetch` for the others)", file=log)
+    return "sample"
+
+
+def model_names(profile):
+    return [n for n in MODELS if profile["big_maxout"] or not n.startswith("maxout1600")]
+
+
+def machine():
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        memory = float("nan")
+    import scipy
+
+    return {"cpus": os.cpu_count(), "memory_gb": round(memory, 1),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__}
+
+
+def train_one(args):
+    profile, name, out, seed = args
+    ctx = make_context(profile, out, seed, log=None)
+    ctx.model(name)
+    return name
+
+
+def make_context(profile, out, seed, log):
+    data = Data.load(profile["data"], profile["dtype"])
+    binary = Data.load(profile["binary"], profile["dtype"])
+    return Context(profile, data, binary, ModelCache(out, profile, seed, log=log), seed)
+
+
+def pretrain_in_parallel(profile, out, seed, jobs, log):
+    saved = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                            "MKL_NUM_THREADS")}
+    os.environ.update(dict.fromkeys(saved, "1"))
+    try:
+        import multiprocessing
+
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for name in pool.map(train_one, [(profile, n, out, seed)
+                                             for n in model_names(profile)]):
+                print(f"[reproduce] {name}: ready", file=log)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def reproduce(profile=None, out="advref-results", *, seed=0, jobs=1, log=sys.stderr,
+              stop_after_models=None):
+    """Run a profile; returns the result dict that results.json holds."""
+    start = time.perf_counter()
+    profile = get_profile(profile or default_profile(log))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if jobs > 1 and stop_after_models is None:
+        pretrain_in_parallel(profile, out, seed, jobs, log)
+    ctx = make_context(profile, out, seed, log)
+    if stop_after_models is not None:
+        for name in model_names(profile)[:stop_after_models]:
+            ctx.model(name)
+        raise Interrupted(f"stopped after {stop_after_models} model(s), as asked")
+    for run in experiments.EXPERIMENTS + lecture.BENCHMARKS:
+        run(ctx)
+    result = {"profile": profile["name"], "date": datetime.date.today().isoformat(),
+              "seed": seed, "machine": machine(),
+              "data": {"name": ctx.data.name, "n_train": len(ctx.data.x_train),
+                       "n_test": len(ctx.data.x_test), "sha256": ctx.data.digest},
+              "models": ctx.cache.info, "trained_this_run": ctx.cache.trained,
+              "rows": ctx.rows, "figures": {}, "figures_note": ""}
+    if figures.available():
+        result["figures"] = figures.make_figures(ctx, out)
+    else:
+        result["figures_note"] = ("figures skipped: matplotlib is not installed "
+                                  "(pip install \"advref[plot]\")")
+        print(f"[reproduce] {result['figures_note']}", file=log)
+    result["wall_seconds"] = time.perf_counter() - start
+    report.write(result, out)
+    return result
