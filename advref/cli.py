@@ -10,7 +10,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ("data", "train", "gradcheck", "attacks", "reproduce")
+COMMANDS = ("data", "train", "gradcheck", "attacks", "reproduce", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -68,3 +68,16 @@ def test_train_rejects_conflicting_defences(tmp_path, capsys):
     assert "choose one training objective" in capsys.readouterr().err
     assert main(argv + ["--l1", "0.1", "--l1-layers", "3"]) == 2
     assert "--l1-layers must index" in capsys.readouterr().err
+
+
+def test_bench_reports_fractions_of_the_matmul_rate():
+    from advref.bench import FLOPS, run
+
+    assert 2.4e6 < FLOPS["forward"] < 2.5e6 and 5.4e6 < FLOPS["train_step"] < 5.6e6
+    assert 4.8e6 < FLOPS["fgsm"] < 5.0e6
+    result = run(batches=(20,), dtypes=("float64",))
+    assert {r["task"] for r in result["rows"]} == set(FLOPS)
+    for r in result["rows"]:
+        assert r["examples_per_s"] > 0 and 0 < r["fraction"]
+        assert abs(r["fraction"] - r["GFLOPs"] / r["matmul_GFLOPs"]) < 0.01
+    assert 0 < result["import_advref_seconds"] < 5

@@ -1,0 +1,116 @@
+"""Speed of the maxout model's work, as fractions of this machine's matmul rate.
+
+Everything is measured in one run: first the machine's (n, n) @ (n, n) FLOP rate
+per dtype, then each task's examples/s. Work per example is counted as 2 FLOPs
+per multiply-add of the model's matrix products (784-(240x5)-(240x5)-10):
+
+    forward          x W0, h1 W1, h2 W2                                ~2.46 MFLOP
+    train step       forward + every dW + the input gradients of
+                     layers 1 and 2 (layer 0's d_x is not computed)    ~5.5 MFLOP
+    FGSM             forward + the input gradient through every layer  ~4.9 MFLOP
+    adversarial step FGSM + a clean and an adversarial train step
+                     (independent dropout masks, so nothing is shared) ~15.9 MFLOP
+
+The fractions compare useful work with the machine's best matmul rate; they are
+ratios from one run, so a busy machine lowers both sides alike.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+MACS = 784 * 1200 + 240 * 1200 + 240 * 10
+FLOPS = {
+    "forward": 2 * MACS,
+    "train_step": 2 * (2 * MACS + 240 * 1200 + 240 * 10),
+    "fgsm": 2 * (2 * MACS),
+}
+FLOPS["adversarial_step"] = FLOPS["fgsm"] + 2 * FLOPS["train_step"]
+
+
+def best_seconds(fn, repeat=5, min_time=0.2):
+    """Best per-call time of fn() over `repeat` rounds of at least `min_time` each."""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        calls, start = 0, time.perf_counter()
+        while True:
+            fn()
+            calls += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time:
+                break
+        best = min(best, elapsed / calls)
+    return best
+
+
+def matmul_rate(dtype, n=2048):
+    """FLOP/s of an (n, n) @ (n, n) product: 2 n^3 / best time."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(dtype)
+    b = rng.standard_normal((n, n)).astype(dtype)
+    return 2 * n**3 / best_seconds(lambda: a @ b, repeat=3)
+
+
+def tasks(dtype, batch):
+    """{task: zero-argument function doing one batch of it} for a fresh maxout model."""
+    from advref.fgsm import fgsm
+    from advref.objectives import adversarial
+    from advref.train import sgd_step
+    from models import MaxoutMLP
+
+    rng = np.random.default_rng(0)
+    model = MaxoutMLP(rng=0, dtype=dtype)
+    x = rng.random((batch, 784)).astype(dtype)
+    y = rng.integers(0, 10, batch)
+    velocity = {k: np.zeros_like(v) for k, v in model.params.items()}
+    adv = adversarial(eps=0.25, alpha=0.5)
+
+    def step(objective):
+        _, grads = objective(model, x, y, rng)
+        sgd_step(model, grads, velocity, 0.5, 1e-4, {}, model.max_col_norm)
+
+    return {
+        "forward": lambda: model.forward(x),
+        "fgsm": lambda: fgsm(model, x, 0.25, y=y),
+        "train_step": lambda: step(lambda m, a, b, r: m.loss_and_grads(a, b, train=True,
+                                                                         rng=r)),
+        "adversarial_step": lambda: step(adv),
+    }
+
+
+def import_seconds():
+    code = "import time; t = time.perf_counter(); import advref; print(time.perf_counter() - t)"
+    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                 check=True).stdout) for _ in range(3)]
+    return min(runs)
+
+
+def run(batches=(100, 1000), dtypes=("float32", "float64")):
+    rows = []
+    for name in dtypes:
+        dtype = np.dtype(name)
+        rate = matmul_rate(dtype)
+        for batch in batches:
+            for task, fn in tasks(dtype, batch).items():
+                per_s = batch / best_seconds(fn)
+                rows.append({"dtype": name, "batch": batch, "task": task,
+                             "examples_per_s": round(per_s),
+                             "GFLOPs": round(per_s * FLOPS[task] / 1e9, 1),
+                             "matmul_GFLOPs": round(rate / 1e9, 1),
+                             "fraction": round(per_s * FLOPS[task] / rate, 3)})
+    return {"rows": rows, "import_advref_seconds": round(import_seconds(), 3)}
+
+
+def table(result):
+    lines = [f"{'dtype':8s} {'batch':>5s} {'task':17s} {'examples/s':>10s} {'GFLOP/s':>8s} "
+             f"{'matmul':>7s} {'fraction':>8s}"]
+    for r in result["rows"]:
+        lines.append(f"{r['dtype']:8s} {r['batch']:5d} {r['task']:17s} {r['examples_per_s']:10d} "
+                     f"{r['GFLOPs']:8.1f} {r['matmul_GFLOPs']:7.1f} {r['fraction']:8.1%}")
+    lines.append(f"import advref: {result['import_advref_seconds']:.3f} s")
+    return "\n".join(lines)

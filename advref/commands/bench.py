@@ -1,0 +1,27 @@
+"""`advref bench`: the maxout model's speed as fractions of the machine's matmul rate."""
+
+from __future__ import annotations
+
+import json
+
+from advref.bench import FLOPS, run, table
+
+
+def register(sub):
+    p = sub.add_parser("bench", help="speed as a fraction of this machine's matmul rate",
+                       description="Measure the machine's float32/float64 matmul rate and, in "
+                                   "the same run, the maxout model's forward, FGSM, training "
+                                   "and adversarial-training examples/s at batch 100 and "
+                                   "1000. Work per example (FLOP): "
+                                   + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in FLOPS.items()))
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--batch", type=int, nargs="+", default=[100, 1000])
+    p.add_argument("--dtype", nargs="+", default=["float32", "float64"],
+                   choices=["float32", "float64"])
+    p.set_defaults(run=run_command)
+
+
+def run_command(args) -> int:
+    result = run(tuple(args.batch), tuple(args.dtype))
+    print(json.dumps(result, indent=2) if args.json else table(result))
+    return 0
