@@ -6,14 +6,15 @@ import json
 
 from advref.bench import FLOPS, run, table
 
+DESCRIPTION = ("Measure the machine's float32/float64 matmul rate and, in the same run, the "
+               "maxout model's forward, FGSM, training and adversarial-training examples/s at "
+               "batch 100 and 1000. Work per example (FLOP): "
+               + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in FLOPS.items()))
+
 
 def register(sub):
     p = sub.add_parser("bench", help="speed as a fraction of this machine's matmul rate",
-                       description="Measure the machine's float32/float64 matmul rate and, in "
-                                   "the same run, the maxout model's forward, FGSM, training "
-                                   "and adversarial-training examples/s at batch 100 and "
-                                   "1000. Work per example (FLOP): "
-                                   + ", ".join(f"{k} {v / 1e6:.2f}M" for k, v in FLOPS.items()))
+                       description=DESCRIPTION)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--batch", type=int, nargs="+", default=[100, 1000])
     p.add_argument("--dtype", nargs="+", default=["float32", "float64"],
