@@ -65,22 +65,30 @@ class Maxout:
     def forward(self, z):
         n, width = z.shape
         pieces = z.reshape(n, width // self.pieces, self.pieces)   # a view, no copy
-        # A running maximum over the pieces, one strided (n, u) view at a time:
-        # faster than argmax over a short last axis. Strict ">" keeps the FIRST
-        # maximal piece as the winner, argmax's tie rule.
+        # A running np.maximum over the pieces, one strided (n, u) view at a time:
+        # about ten times faster than a reduction over the short last axis.
         h = pieces[:, :, 0].copy()
-        winner = np.zeros(h.shape, np.int8)
         for r in range(1, self.pieces):
-            better = pieces[:, :, r] > h
-            np.copyto(h, pieces[:, :, r], where=better)
-            winner[better] = r
-        return h, (pieces, winner)
+            np.maximum(h, pieces[:, :, r], out=h)
+        return h, (pieces, h)
 
     def backward(self, dh, cache):
-        pieces, winner = cache
-        dz = np.empty(pieces.shape, dh.dtype)
-        for r in range(self.pieces):
-            np.multiply(dh, winner == r, out=dz[:, :, r])
+        # The winner of unit j is the FIRST piece equal to h_j (argmax's tie rule).
+        # Fast path: every maximal piece, by one broadcast comparison; it is the
+        # winner whenever the maximum is unique. Only if some unit has two equal
+        # maximal pieces is the exact first-winner rule applied (a loop over pieces).
+        pieces, h = cache
+        maximal = pieces == h[:, :, None]
+        count = maximal[:, :, 0].astype(np.uint8)
+        for r in range(1, self.pieces):
+            count += maximal[:, :, r]
+        if (count > 1).any():
+            taken = np.zeros(h.shape, bool)
+            for r in range(self.pieces):
+                wins = maximal[:, :, r]
+                wins &= ~taken
+                taken |= wins
+        dz = maximal * dh[:, :, None]
         return dz.reshape(len(dz), -1)
 
     def kink_distance(self, cache):

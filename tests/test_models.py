@@ -154,3 +154,16 @@ def test_bad_constructor_arguments():
         MaxoutMLP(3, 2, units=(2,), include_probs=(0.5,), scales=(1,))
     with pytest.raises(TypeError, match="float32 or float64"):
         SoftmaxRegression(3, 2, dtype=np.float16)
+
+
+def test_maxout_tie_rule_holds_for_every_kind_of_tie():
+    from models.activations import Maxout
+
+    act = Maxout(3)
+    z = np.array([[7.0, 7.0, 7.0, 1.0, 2.0, 2.0], [0.0, 0.0, 0.0, 5.0, 1.0, 5.0],
+                  [1.0, 2.0, 3.0, 3.0, 2.0, 1.0]])
+    h, cache = act.forward(z)
+    np.testing.assert_array_equal(h, [[7, 2], [0, 5], [3, 3]])
+    dz = act.backward(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), cache)
+    np.testing.assert_array_equal(dz, [[1, 0, 0, 0, 2, 0], [3, 0, 0, 4, 0, 0],
+                                       [0, 0, 5, 6, 0, 0]])
