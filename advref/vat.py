@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.outputs import softmax
+from models.outputs import log_softmax, softmax
 
 from .validation import as_generator, check_eps, check_positive_int
 
@@ -37,8 +37,7 @@ def check_softmax_model(model):
 
 def kl_from_scores(p, z):
     """(KL_i(p || softmax(z)) (n,), dKL/dz (n, k)) for constant p."""
-    shifted = z - z.max(axis=1, keepdims=True)
-    log_q = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_q = log_softmax(z)
     safe_p = np.where(p > 0, p, 1)
     kl = (p * (np.log(safe_p) - log_q)).sum(axis=1)
     return kl, np.exp(log_q) - p

@@ -31,9 +31,12 @@ _Q_FLOOR = {np.dtype(np.float32): np.finfo(np.float32).tiny,
             np.dtype(np.float64): np.finfo(np.float64).tiny}
 
 
-def logsumexp(z):
-    m = z.max(axis=1, keepdims=True)
-    return (m + np.log(np.exp(z - m).sum(axis=1, keepdims=True)))[:, 0]
+def log_softmax(z):
+    """z - logsumexp(z) per row, computed as s - log sum exp(s) with s = z - max(z):
+    shifting first avoids cancelling two large numbers, which loses digits in
+    float32 at |z| ~ 1e4."""
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 def softmax(z):
@@ -68,8 +71,7 @@ class SoftmaxOutput:
         return z.argmax(axis=1)
 
     def loss(self, z, y):
-        # log sum exp(z - m) - (z - m)[y]: shifting first avoids cancelling two large
-        # numbers (m + log sum) - z_y, which loses digits in float32 at |z| ~ 1e4.
+        # log sum exp(s) - s[y] with s = z - max(z), as in log_softmax
         shifted = z - z.max(axis=1, keepdims=True)
         e = np.exp(shifted)
         total = e.sum(axis=1, keepdims=True)
