@@ -13,7 +13,10 @@ Choices: the attack's input gradient is taken in evaluation mode (no dropout,
 model.loss_grad), the paper's "current model"; the two loss terms are then
 evaluated in training mode, each with its own independently drawn dropout mask
 (the clean half first). alpha = 1 is exactly clean training: nothing else is
-drawn or computed.
+drawn or computed. At alpha = 1/2 (the paper's value) the objective is the mean
+loss over the stacked batch [x; x_adv], so one forward and backward of 2n rows
+computes it (bigger matrix products, the parameter gradients summed by the
+products themselves); other alphas take two passes.
 
 Noise controls: the same mixture with x' = x + random signs (+-eps) or
 x' = x + U(-eps, eps), in place of x_adv (advref.noise).
@@ -49,9 +52,14 @@ def mixed_objective(perturb, alpha):
         x_other = perturb(model, x, y, rng)
         if alpha == 0.0:
             return model.loss_and_grads(x_other, y, train=True, rng=rng)
-        loss_c, grads_c = model.loss_and_grads(x, y, train=True, rng=rng)
+        if alpha == 0.5:
+            return model.loss_and_grads(np.concatenate([x, x_other]), np.concatenate([y, y]),
+                                        train=True, rng=rng)
+        loss_c, grads = model.loss_and_grads(x, y, train=True, rng=rng)
         loss_o, grads_o = model.loss_and_grads(x_other, y, train=True, rng=rng)
-        grads = {k: alpha * grads_c[k] + (1 - alpha) * grads_o[k] for k in grads_c}
+        for k, g in grads.items():          # fresh arrays from backward: combined in place
+            g *= alpha
+            g += (1 - alpha) * grads_o[k]
         return alpha * loss_c + (1 - alpha) * loss_o, grads
 
     return objective

@@ -6,13 +6,18 @@ pre-activation is to a point where the activation is not differentiable.
 
 ReLU:   h = max(z, 0)            dz = dh * [z > 0]            kinks at z = 0
 tanh:   h = tanh(z)              dz = dh * (1 - h^2)          smooth
-Maxout with p pieces, units u:   m_in = u * p, pieces of unit j are the
-        contiguous columns j*p .. j*p + p - 1:
-        h_j = max_r z[:, j*p + r]
-        dz[:, j*p + r] = dh_j if r is the FIRST maximal piece, else 0.
+Maxout with p pieces and u units: m_in = p * u, PIECE-MAJOR: column r*u + j
+        is piece r of unit j, so z.reshape(n, p, u)[:, r, :] is piece r of every unit.
+        The reference form (maxout_reference / maxout_backward_reference):
+        h_j = max_r z[:, r*u + j]                      h = z.reshape(n, p, u).max(axis=1)
+        dz[:, r*u + j] = dh_j if r is the FIRST maximal piece of unit j, else 0
+                                                       (r = argmax over axis 1)
         A tie gives the whole gradient to the first maximal piece (argmax's
         rule); at a tie the function has no derivative, only this one-sided
         choice, which is why gradient checks keep away from ties.
+        The layer computes the same numbers faster (tests check they agree): a
+        running np.maximum over the p (n, u) slices (rows of u contiguous values), and a broadcast
+        comparison with h for the backward pass.
 """
 
 from __future__ import annotations
@@ -53,6 +58,21 @@ class Tanh:
         return float("inf")
 
 
+def maxout_reference(z, pieces):
+    """h = max over pieces, written as the definition (the fast layer must agree)."""
+    n, width = z.shape
+    return z.reshape(n, pieces, width // pieces).max(axis=1)
+
+
+def maxout_backward_reference(z, dh, pieces):
+    """dz: dh routed to each unit's first maximal piece (argmax), zero elsewhere."""
+    n, width = z.shape
+    winner = z.reshape(n, pieces, width // pieces).argmax(axis=1)      # (n, u)
+    dz = np.zeros((n, pieces, width // pieces), dh.dtype)
+    np.put_along_axis(dz, winner[:, None, :], dh[:, None, :], axis=1)
+    return dz.reshape(n, width)
+
+
 class Maxout:
     name = "maxout"
 
@@ -64,36 +84,30 @@ class Maxout:
 
     def forward(self, z):
         n, width = z.shape
-        pieces = z.reshape(n, width // self.pieces, self.pieces)   # a view, no copy
-        # A running np.maximum over the pieces, one strided (n, u) view at a time:
-        # about ten times faster than a reduction over the short last axis.
-        h = pieces[:, :, 0].copy()
+        pieces = z.reshape(n, self.pieces, width // self.pieces)   # a view, no copy
+        h = pieces[:, 0].copy()
         for r in range(1, self.pieces):
-            np.maximum(h, pieces[:, :, r], out=h)
+            np.maximum(h, pieces[:, r], out=h)
         return h, (pieces, h)
 
     def backward(self, dh, cache):
-        # The winner of unit j is the FIRST piece equal to h_j (argmax's tie rule).
-        # Fast path: every maximal piece, by one broadcast comparison; it is the
-        # winner whenever the maximum is unique. Only if some unit has two equal
-        # maximal pieces is the exact first-winner rule applied (a loop over pieces).
+        # Every maximal piece, by one broadcast comparison: it is the winner whenever
+        # the maximum is unique, i.e. when exactly n*u entries are maximal. Only
+        # then is a tie present, and the exact first-winner rule is applied.
         pieces, h = cache
-        maximal = pieces == h[:, :, None]
-        count = maximal[:, :, 0].astype(np.uint8)
-        for r in range(1, self.pieces):
-            count += maximal[:, :, r]
-        if (count > 1).any():
+        maximal = pieces == h[:, None, :]
+        if np.count_nonzero(maximal) > h.size:
             taken = np.zeros(h.shape, bool)
             for r in range(self.pieces):
-                wins = maximal[:, :, r]
+                wins = maximal[:, r]
                 wins &= ~taken
                 taken |= wins
-        dz = maximal * dh[:, :, None]
+        dz = maximal * dh[:, None, :]
         return dz.reshape(len(dz), -1)
 
     def kink_distance(self, cache):
         pieces, _ = cache
         if self.pieces < 2:
             return float("inf")
-        top2 = np.partition(pieces, -2, axis=2)[:, :, -2:]
-        return float((top2[:, :, 1] - top2[:, :, 0]).min())
+        top2 = np.partition(pieces, -2, axis=1)[:, -2:]
+        return float((top2[:, 1] - top2[:, 0]).min())

@@ -2,6 +2,7 @@
 
 Layer l (l = 0 .. L-1 hidden, L the output layer), a_0 = x:
     m_l   dropout mask: Bernoulli(include_l) * scale_l, only when training with an rng
+          (models.dropout draws it from raw bits)
     u_l   = a_l * m_l                                   (n, width_l)
     z_l   = u_l @ W_l + b_l
     a_l+1 = act(z_l)                                    hidden layers
@@ -15,9 +16,8 @@ and d_x = da_0. Parameters are named W0, b0, W1, b1, ..., WL, bL.
 
 from __future__ import annotations
 
-import numpy as np
-
 from .base import Model
+from .dropout import dropout_mask
 from .outputs import OUTPUTS
 from .validation import check_float_dtype, check_positive_int, check_probability
 
@@ -46,8 +46,7 @@ class FeedForward(Model):
         p = self.include_probs[layer]
         if gen is None or (p == 1.0 and self.scales[layer] == 1.0):
             return None
-        keep = gen.random(shape, dtype=self.dtype) < p
-        return np.multiply(keep, self.scales[layer], dtype=self.dtype)
+        return dropout_mask(gen, shape, p, self.scales[layer], self.dtype)
 
     def forward(self, x, *, train=False, rng=None):
         gen = self.dropout_rng(train, rng)
@@ -55,7 +54,8 @@ class FeedForward(Model):
         for i in range(self.n_layers):
             mask = self.dropout_mask(i, a.shape, gen)
             u = a if mask is None else a * mask
-            z = u @ self.params[f"W{i}"] + self.params[f"b{i}"]
+            z = u @ self.params[f"W{i}"]
+            z += self.params[f"b{i}"]          # in place: one array less per layer
             if i < self.n_layers - 1:
                 a, act_cache = self.activation.forward(z)
             else:

@@ -2,9 +2,11 @@
 
     784 -> maxout(240 units x 5 pieces) -> maxout(240 x 5) -> softmax(10)
 
-Each maxout layer is a dense layer of units*pieces columns followed by a max
-over contiguous blocks of `pieces` columns (models.activations.Maxout: ties give
-the gradient to the first maximal piece). Dropout acts on each layer's input:
+Each maxout layer is a dense layer of pieces*units columns followed by a max
+over each unit's pieces, stored piece-major: column r*units + j is piece r of
+unit j (models.activations.Maxout: ties give the gradient to the first maximal
+piece). Model files of format version 1 stored unit-major columns (j*pieces + r);
+models.persist converts them when it loads them. Dropout acts on each layer's input:
 include probabilities (.8, .5, .5) with scales (1, 2, 2) in the recipe (the
 default, "recipe"; None turns dropout off), applied only when forward is called
 with train=True and an rng. Weights start
@@ -12,7 +14,7 @@ uniform(-irange, irange), biases 0. The max column L2 norm (1.9365) is a
 training constraint, applied by the trainer after every update.
 
 The gradient rules are those of models.feedforward with the maxout activation:
-    dz[:, j*p + r] = dh_j  for the first maximal piece r of unit j, 0 elsewhere.
+    dz[:, r*u + j] = dh_j  for the first maximal piece r of unit j, 0 elsewhere.
 """
 
 from __future__ import annotations

@@ -3,13 +3,18 @@
 A model file holds one array per parameter, named "param/<name>", and an array
 "__advref__" holding a JSON header:
 
-    {"format": "advref-model", "version": 1, "class": "MaxoutMLP",
+    {"format": "advref-model", "version": 2, "class": "MaxoutMLP",
      "config": {...constructor arguments...}, "dtype": "float32",
      "params": {"W0": [784, 1200], ...}, "extra": {...caller's metadata...}}
 
 `load` rebuilds the model from the class and config, then checks that the
 arrays are exactly the parameters it expects, with their shapes and dtype.
 Writes are atomic: an interrupted save never leaves a broken file.
+
+Versions: 2 is written. Version 1 differed only in the maxout column order
+(unit-major, column j*pieces + r for piece r of unit j; now piece-major,
+r*units + j); `load` reorders a version-1 maxout's hidden layers, so the loaded
+model computes exactly the function that was saved.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ import numpy as np
 from data_loaders.idx import atomic_write_bytes
 
 FORMAT = "advref-model"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 HEADER = "__advref__"
 
 
@@ -69,10 +75,26 @@ def read_header(npz, path) -> dict:
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an advref model file (format "
                              f"{header.get('format') if isinstance(header, dict) else header!r})")
-    if header.get("version") != VERSION:
+    if header.get("version") not in READABLE_VERSIONS:
         raise ModelFileError(f"{path}: model file format version {header.get('version')!r} is "
-                             f"not supported (this advref reads version {VERSION})")
+                             f"not supported (this advref reads versions "
+                             f"{', '.join(map(str, READABLE_VERSIONS))})")
     return header
+
+
+def maxout_v1_to_piece_major(arrays, config):
+    """Reorder hidden-layer columns from j*pieces + r (version 1) to r*units + j."""
+    arrays = dict(arrays)
+    units, pieces = config.get("units", []), config.get("pieces", 1)
+    for i, u in enumerate(units):
+        for name in (f"W{i}", f"b{i}"):
+            a = arrays.get(name)
+            if a is None or a.shape[-1] != u * pieces:
+                continue          # the shape check in load reports the mismatch
+            lead = a.shape[:-1]
+            arrays[name] = np.ascontiguousarray(
+                a.reshape(*lead, u, pieces).swapaxes(-1, -2).reshape(*lead, u * pieces))
+    return arrays
 
 
 def load(path, *, with_extra=False):
@@ -92,6 +114,8 @@ def load(path, *, with_extra=False):
         if isinstance(err, ModelFileError):
             raise
         raise ModelFileError(f"{path}: cannot be read without pickle ({err})") from None
+    if header["version"] == 1 and header.get("class") == "MaxoutMLP":
+        arrays = maxout_v1_to_piece_major(arrays, header.get("config", {}))
     classes = model_classes()
     cls = classes.get(header.get("class"))
     if cls is None:

@@ -71,6 +71,23 @@ def test_adversarial_objective_gradient_with_x_adv_held_fixed(seed, alpha, eps):
                        numeric_gradient(fixed, model.params[key])).ok
 
 
+@pytest.mark.parametrize("alpha", [0.5, 0.3])
+def test_adversarial_objective_is_the_alpha_mixture_of_two_losses(alpha):
+    """alpha = 1/2 takes the stacked-batch path, 0.3 the two-pass one: both equal
+    alpha * J(x) + (1 - alpha) * J(x_adv) and its gradient (no dropout here)."""
+    rng = np.random.default_rng(4)
+    model = MLP(5, 3, hidden=(4,), activation="relu", rng=2)
+    x, y = rng.random((7, 5)), rng.integers(0, 3, 7)
+    x_adv = fgsm(model, x, 0.1, y=y)
+    loss, grads = adversarial(eps=0.1, alpha=alpha)(model, x, y, rng)
+    loss_c, grads_c = model.loss_and_grads(x, y)
+    loss_a, grads_a = model.loss_and_grads(x_adv, y)
+    np.testing.assert_allclose(loss, alpha * loss_c + (1 - alpha) * loss_a, rtol=1e-13)
+    for k in model.params:
+        np.testing.assert_allclose(grads[k], alpha * grads_c[k] + (1 - alpha) * grads_a[k],
+                                   rtol=1e-12, atol=1e-15)
+
+
 def train_twice(objective, data):
     x, y = data
     params = []

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 
@@ -86,15 +88,23 @@ def test_dropout_only_with_train_and_rng():
     assert not np.array_equal(a, eval_scores)
 
 
-def test_maxout_pieces_are_contiguous_and_ties_go_to_the_first():
-    from models.activations import Maxout
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 7), units=st.integers(1, 6), pieces=st.integers(1, 5),
+       levels=st.integers(1, 4), seed=st.integers(0, 2**31 - 1),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_fast_maxout_agrees_with_the_reference_form(n, units, pieces, levels, seed, dtype):
+    """Few distinct values (levels) make ties common, so the first-winner path runs too."""
+    from models.activations import Maxout, maxout_backward_reference, maxout_reference
 
-    act = Maxout(3)
-    z = np.array([[1.0, 5.0, 2.0, 7.0, 7.0, 0.0]])
+    rng = np.random.default_rng(seed)
+    z = rng.integers(0, levels, (n, pieces * units)).astype(dtype)
+    dh = rng.standard_normal((n, units)).astype(dtype)
+    act = Maxout(pieces)
     h, cache = act.forward(z)
-    np.testing.assert_array_equal(h, [[5.0, 7.0]])
-    dz = act.backward(np.array([[10.0, 20.0]]), cache)
-    np.testing.assert_array_equal(dz, [[0, 10, 0, 20, 0, 0]])
+    np.testing.assert_array_equal(h, maxout_reference(z, pieces))
+    dz = act.backward(dh, cache)
+    assert dz.dtype == dtype
+    np.testing.assert_array_equal(dz, maxout_backward_reference(z, dh, pieces))
 
 
 def test_logistic_input_gradient_sign_is_minus_s_sign_w():
@@ -156,14 +166,16 @@ def test_bad_constructor_arguments():
         SoftmaxRegression(3, 2, dtype=np.float16)
 
 
-def test_maxout_tie_rule_holds_for_every_kind_of_tie():
+def test_maxout_is_piece_major_and_every_kind_of_tie_goes_to_the_first_piece():
     from models.activations import Maxout
 
     act = Maxout(3)
-    z = np.array([[7.0, 7.0, 7.0, 1.0, 2.0, 2.0], [0.0, 0.0, 0.0, 5.0, 1.0, 5.0],
-                  [1.0, 2.0, 3.0, 3.0, 2.0, 1.0]])
+    # Two units, three pieces, column r*2 + j is piece r of unit j. Per row, the
+    # pieces of unit 0 and unit 1 are: [7 7 7] [1 2 2]; [0 0 0] [5 1 5]; [1 2 3] [3 2 1].
+    z = np.array([[7.0, 1.0, 7.0, 2.0, 7.0, 2.0], [0.0, 5.0, 0.0, 1.0, 0.0, 5.0],
+                  [1.0, 3.0, 2.0, 2.0, 3.0, 1.0]])
     h, cache = act.forward(z)
     np.testing.assert_array_equal(h, [[7, 2], [0, 5], [3, 3]])
     dz = act.backward(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]), cache)
-    np.testing.assert_array_equal(dz, [[1, 0, 0, 0, 2, 0], [3, 0, 0, 4, 0, 0],
-                                       [0, 0, 5, 6, 0, 0]])
+    np.testing.assert_array_equal(dz, [[1, 0, 0, 2, 0, 0], [3, 4, 0, 0, 0, 0],
+                                       [0, 6, 0, 0, 5, 0]])

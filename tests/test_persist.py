@@ -72,6 +72,38 @@ def test_unknown_version(saved):
         load(saved)
 
 
+def unit_major_forward(params, x, units, pieces):
+    """Maxout as version-1 files stored it: piece r of unit j in column j*pieces + r."""
+    a = x
+    for i, u in enumerate(units):
+        z = a @ params[f"W{i}"] + params[f"b{i}"]
+        a = z.reshape(len(x), u, pieces).max(axis=2)
+    last = len(units)
+    return a @ params[f"W{last}"] + params[f"b{last}"]
+
+
+def test_version_1_maxout_is_reordered_to_the_same_function(tmp_path):
+    units, pieces = (4, 3), 2
+    rng = np.random.default_rng(7)
+    v1 = {}
+    for i, (fan_in, fan_out) in enumerate([(6, 8), (4, 6), (3, 5)]):
+        v1[f"W{i}"] = rng.standard_normal((fan_in, fan_out))
+        v1[f"b{i}"] = rng.standard_normal(fan_out)
+    path = tmp_path / "old.npz"
+    save(models.MaxoutMLP(6, 5, units=units, pieces=pieces), path)
+    rewrite(path, lambda a, h: (h.update(version=1),
+                                a.update({f"param/{k}": v for k, v in v1.items()})))
+    model = load(path)
+    x = rng.random((9, 6))
+    np.testing.assert_allclose(model.forward(x)[0], unit_major_forward(v1, x, units, pieces),
+                               rtol=1e-13)
+    # Saved again, it is a version-2 file that loads to the same parameters.
+    save(model, tmp_path / "new.npz")
+    again = load(tmp_path / "new.npz")
+    for k, v in model.params.items():
+        np.testing.assert_array_equal(again.params[k], v)
+
+
 def test_unknown_class(saved):
     rewrite(saved, lambda a, h: h.update({"class": "Perceptron"}))
     with pytest.raises(ModelFileError, match="unknown model class 'Perceptron'"):

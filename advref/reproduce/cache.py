@@ -2,9 +2,11 @@
 
 The key is the SHA-256 of the canonical JSON of everything that determines the
 trained parameters: model name, recipe, training variant, data name and a
-digest of the training arrays, seed, dtype, epoch cap, patience and stage
-scheme. A rerun (or a resume after an interruption) loads what is there; a
-change to any of these trains anew. Saves are atomic (models.save).
+digest of the training arrays, seed, dtype, epoch cap, patience, stage
+scheme, and TRAINING_CODE: the revision of advref's own draws and layouts,
+raised whenever the same seed would train different parameters. A rerun (or
+a resume after an interruption) loads what is there; a change to any of these
+trains anew. Saves are atomic (models.save).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from advref.recipes import build_model, get_recipe
 from advref.train import train, train_two_stage
 
 from .profiles import MODELS
+
+# 1: first release; 2: piece-major maxout columns and bit-draw dropout masks.
+TRAINING_CODE = 2
 
 
 def array_digest(*arrays) -> str:
@@ -61,7 +66,8 @@ class ModelCache:
             settings["patience"] = self.profile["patience"]
         return {"name": name, "recipe": recipe, "variant": variant, "settings": settings,
                 "data": data.name, "data_sha256": data.digest, "seed": self.seed,
-                "dtype": self.profile["dtype"], "two_stage": self.profile["two_stage"]}
+                "dtype": self.profile["dtype"], "two_stage": self.profile["two_stage"],
+                "training_code": TRAINING_CODE}
 
     def get(self, name, data):
         if name in self.loaded:
