@@ -1,8 +1,11 @@
 """Speed of the maxout model's work, as fractions of this machine's matmul rate.
 
-Everything is measured in one run: first the machine's (n, n) @ (n, n) FLOP rate
-per dtype, then each task's examples/s. Work per example is counted as 2 FLOPs
-per multiply-add of the model's matrix products (784-(240x5)-(240x5)-10):
+Everything is measured in one run: each task's examples/s and the machine's
+(n, n) @ (n, n) matmul FLOP rate in the same dtype, timed in alternating rounds
+so that both see the same load (on a shared machine the rate drifts by a third
+within a minute; a rate taken once at the start would make the fractions noise).
+Work per example is counted as 2 FLOPs per multiply-add of the model's matrix
+products (784-(240x5)-(240x5)-10):
 
     forward          x W0, h1 W1, h2 W2                                ~2.46 MFLOP
     train step       forward + every dW + the input gradients of
@@ -32,28 +35,45 @@ FLOPS = {
 FLOPS["adversarial_step"] = FLOPS["fgsm"] + 2 * FLOPS["train_step"]
 
 
+def seconds_per_call(fn, min_time):
+    """Mean time of fn() over as many calls as fill `min_time` (at least one)."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time:
+            return elapsed / calls
+
+
 def best_seconds(fn, repeat=5, min_time=0.2):
     """Best per-call time of fn() over `repeat` rounds of at least `min_time` each."""
     fn()
-    best = float("inf")
-    for _ in range(repeat):
-        calls, start = 0, time.perf_counter()
-        while True:
-            fn()
-            calls += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time:
-                break
-        best = min(best, elapsed / calls)
-    return best
+    return min(seconds_per_call(fn, min_time) for _ in range(repeat))
+
+
+def matmul_reference(dtype, n=2048):
+    """(one (n, n) @ (n, n) product, its FLOPs 2 n^3)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n)).astype(dtype)
+    b = rng.standard_normal((n, n)).astype(dtype)
+    return (lambda: a @ b), 2 * n**3
 
 
 def matmul_rate(dtype, n=2048):
     """FLOP/s of an (n, n) @ (n, n) product: 2 n^3 / best time."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((n, n)).astype(dtype)
-    b = rng.standard_normal((n, n)).astype(dtype)
-    return 2 * n**3 / best_seconds(lambda: a @ b, repeat=3)
+    product, flops = matmul_reference(dtype, n)
+    return flops / best_seconds(product, repeat=3)
+
+
+def paired_best(fn, reference, rounds=7, min_time=0.25):
+    """(best seconds of fn, best seconds of reference), from alternating rounds."""
+    fn(), reference()
+    best_fn = best_ref = float("inf")
+    for _ in range(rounds):
+        best_fn = min(best_fn, seconds_per_call(fn, min_time))
+        best_ref = min(best_ref, seconds_per_call(reference, 0.0))
+    return best_fn, best_ref
 
 
 def tasks(dtype, batch):
@@ -94,10 +114,11 @@ def run(batches=(100, 1000), dtypes=("float32", "float64")):
     rows = []
     for name in dtypes:
         dtype = np.dtype(name)
-        rate = matmul_rate(dtype)
+        product, product_flops = matmul_reference(dtype)
         for batch in batches:
             for task, fn in tasks(dtype, batch).items():
-                per_s = batch / best_seconds(fn)
+                seconds, product_seconds = paired_best(fn, product)
+                per_s, rate = batch / seconds, product_flops / product_seconds
                 rows.append({"dtype": name, "batch": batch, "task": task,
                              "examples_per_s": round(per_s),
                              "GFLOPs": round(per_s * FLOPS[task] / 1e9, 1),

@@ -35,10 +35,16 @@ from .validation import (
 def optimize_linear(grad, eps, norm=np.inf):
     """The step of norm <= eps, per row of grad (n, d), that most increases grad . eta."""
     grad = check_batch(grad, "grad")
-    eps, norm = check_eps(eps), check_norm(norm)
+    return linear_step(grad, check_eps(eps), check_norm(norm))
+
+
+def linear_step(grad, eps, norm):
+    """optimize_linear for arguments already checked; a new array, grad is not changed."""
     scale = grad.dtype.type(eps)
     if norm == np.inf:
-        return scale * np.sign(grad)
+        step = np.sign(grad)
+        step *= scale
+        return step
     if norm == 2:
         length = np.sqrt((grad * grad).sum(axis=1, keepdims=True))
         safe = np.where(length > 0, length, 1)
@@ -65,8 +71,12 @@ def fgsm(model, x, eps, *, y=None, norm=np.inf, targeted=False, clip=(0.0, 1.0))
         y = model.predict(x)
     y = check_labels(y, len(x), class_count(model, x))
     _, grad = model.loss_grad(x, y)
-    eta = optimize_linear(grad, eps, norm)
-    x_adv = x - eta if targeted else x + eta
+    check_batch(grad, "the model's input gradient")
+    x_adv = linear_step(grad, eps, norm)       # eta, then x +- eta in the same array
+    if targeted:
+        np.subtract(x, x_adv, out=x_adv)
+    else:
+        x_adv += x
     if clip is not None:
         np.clip(x_adv, clip[0], clip[1], out=x_adv)
     return x_adv

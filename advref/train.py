@@ -74,20 +74,27 @@ def decay_terms(l1, l2, weight_names):
     return {k: (l1.get(k, 0.0), l2.get(k, 0.0)) for k in {*l1, *l2}}
 
 
+def limit_column_norms(W, max_col_norm):
+    """Rescale, in place, each column of W whose L2 norm exceeds max_col_norm to it."""
+    norms = np.sqrt(np.einsum("ij,ij->j", W, W))
+    too_long = norms > max_col_norm
+    if too_long.any():
+        W[:, too_long] *= (max_col_norm / norms[too_long]).astype(W.dtype)
+
+
 def apply_max_norm(params, names, max_col_norm):
     for name in names:
-        W = params[name]
-        norms = np.sqrt(np.einsum("ij,ij->j", W, W))
-        too_long = norms > max_col_norm
-        if too_long.any():
-            W[:, too_long] *= (max_col_norm / norms[too_long]).astype(W.dtype)
+        limit_column_norms(params[name], max_col_norm)
 
 
 def sgd_step(model, grads, velocity, mu, step, decay, max_col_norm):
     """One momentum update of every parameter in place (see the module docstring).
 
-    The gradient arrays are fresh from backward and are scaled in place (no temporaries).
+    The gradient arrays are fresh from backward and are scaled in place (no
+    temporaries); each weight matrix's column norms are limited right after its own
+    update, while it is still in cache.
     """
+    limited = model.weight_names if max_col_norm is not None else ()
     for name, p in model.params.items():
         g = grads[name]
         if name in decay:
@@ -98,8 +105,8 @@ def sgd_step(model, grads, velocity, mu, step, decay, max_col_norm):
         v *= mu
         v -= g
         p += v
-    if max_col_norm is not None:
-        apply_max_norm(model.params, model.weight_names, max_col_norm)
+        if name in limited:
+            limit_column_norms(p, max_col_norm)
 
 
 def resolve_monitor(monitor, eps):

@@ -3,34 +3,48 @@
 import numpy as np
 import pytest
 
-from models.dropout import bernoulli_keep, bits_for, dropout_mask, uniform_draws
+from models.dropout import bernoulli_keep, dropout_mask, random_bits
 
 
-@pytest.mark.parametrize("p, bits, threshold", [
-    (0.5, 1, 1), (1.0, 1, 2), (0.0, 1, 0), (0.25, 8, 64), (0.75, 8, 192),
-    (2**-12, 16, 16), (0.8, 32, 3435973837), (0.1, 32, 429496730)])
-def test_fewest_bits_that_hold_p(p, bits, threshold):
-    assert bits_for(p) == (bits, threshold)
-    assert abs(threshold / 2**bits - p) <= 2.0**-(bits + 1)
+class FixedBits:
+    """A stand-in generator whose raw 64-bit words are given in advance."""
+
+    def __init__(self, *chunks):
+        self.chunks = [np.asarray(c, np.uint64) for c in chunks]
+        self.bit_generator = self
+
+    def random_raw(self, n):
+        chunk = self.chunks.pop(0)
+        assert len(chunk) == n
+        return chunk
 
 
-@pytest.mark.parametrize("bits", [1, 8, 16, 32])
-def test_draws_are_uniform_over_their_range(bits):
-    gen = np.random.default_rng(1)
-    draws = uniform_draws(gen, 200_001, bits)
-    assert draws.shape == (200_001,)
-    top = 2**bits
-    # mean (top - 1) / 2, sd top / sqrt(12): 6 standard errors of slack.
-    mean = draws.astype(np.float64).mean()
-    assert abs(mean - (top - 1) / 2) < 6 * top / np.sqrt(12 * 200_001)
-    # every bit position is set half the time
-    as_int = draws.astype(np.uint64)
+def bytes_as_words(values):
+    return np.asarray(values, np.uint8).view(np.uint64)
+
+
+@pytest.mark.parametrize("edge_word, kept", [(0, 129), (0x80, 128)])
+def test_each_byte_value_is_kept_dropped_or_refined_exactly(edge_word, kept):
+    """p = 128.5 / 256: bytes below 128 keep, above drop, 128 draws Bernoulli(.5), which
+    is one bit (the first bit of the next word, 0x80 -> 1): 0 keeps (0 < 1)."""
+    gen = FixedBits(bytes_as_words(np.arange(256)), [edge_word])
+    keep = bernoulli_keep(gen, (16, 16), 128.5 / 256)
+    flat = keep.ravel()
+    assert flat[:128].all() and not flat[129:].any()
+    assert flat[128] == (edge_word == 0) and flat.sum() == kept
+
+
+@pytest.mark.parametrize("bits", [1, 8])
+def test_bits_are_uniform(bits):
+    draws = random_bits(np.random.default_rng(1), 200_001, bits)
+    assert draws.shape == (200_001,) and draws.max() < 2**bits
+    # every bit position is set half the time (6 standard errors of slack)
     for b in range(bits):
-        share = ((as_int >> np.uint64(b)) & np.uint64(1)).mean()
+        share = ((draws >> b) & 1).mean()
         assert abs(share - 0.5) < 6 * 0.5 / np.sqrt(200_001)
 
 
-@pytest.mark.parametrize("p", [0.5, 0.8, 0.75, 0.1, 0.999])
+@pytest.mark.parametrize("p", [0.5, 0.8, 0.75, 0.1, 0.999, 0.003])
 def test_keep_frequency_is_p(p):
     keep = bernoulli_keep(np.random.default_rng(2), (1000, 800), p)
     assert keep.dtype == bool and keep.shape == (1000, 800)
