@@ -2,8 +2,10 @@
 
 Everything is measured in one run: each task's examples/s and the machine's
 (n, n) @ (n, n) matmul FLOP rate in the same dtype, timed in alternating rounds
-so that both see the same load (on a shared machine the rate drifts by a third
-within a minute; a rate taken once at the start would make the fractions noise).
+of a quarter second each, so that both see the same load. Each round gives a
+ratio; the table shows the round with the median ratio. (On a shared machine
+the matmul rate drifts by a third within a minute: a rate taken once at the
+start, or the best task time set against the best matmul time, makes noise.)
 Work per example is counted as 2 FLOPs per multiply-add of the model's matrix
 products (784-(240x5)-(240x5)-10):
 
@@ -11,8 +13,10 @@ products (784-(240x5)-(240x5)-10):
     train step       forward + every dW + the input gradients of
                      layers 1 and 2 (layer 0's d_x is not computed)    ~5.5 MFLOP
     FGSM             forward + the input gradient through every layer  ~4.9 MFLOP
-    adversarial step FGSM + a clean and an adversarial train step
-                     (independent dropout masks, so nothing is shared) ~15.9 MFLOP
+    adversarial step FGSM + a train step on the stacked batch [x; x_adv]
+                     (two examples' training work per example)          ~15.9 MFLOP
+    products only    the matrix products of a training step alone, the
+                     same shapes: the ceiling of the train step         ~5.5 MFLOP
 
 The fractions compare useful work with the machine's best matmul rate; they are
 ratios from one run, so a busy machine lowers both sides alike.
@@ -33,6 +37,7 @@ FLOPS = {
     "fgsm": 2 * (2 * MACS),
 }
 FLOPS["adversarial_step"] = FLOPS["fgsm"] + 2 * FLOPS["train_step"]
+FLOPS["products_only"] = FLOPS["train_step"]
 
 
 def seconds_per_call(fn, min_time):
@@ -66,14 +71,14 @@ def matmul_rate(dtype, n=2048):
     return flops / best_seconds(product, repeat=3)
 
 
-def paired_best(fn, reference, rounds=7, min_time=0.25):
-    """(best seconds of fn, best seconds of reference), from alternating rounds."""
+def paired_median(fn, reference, rounds=7, min_time=0.25):
+    """(seconds of fn, seconds of reference) from the round, of `rounds` alternating
+    ones, whose ratio reference/fn is the median."""
     fn(), reference()
-    best_fn = best_ref = float("inf")
-    for _ in range(rounds):
-        best_fn = min(best_fn, seconds_per_call(fn, min_time))
-        best_ref = min(best_ref, seconds_per_call(reference, 0.0))
-    return best_fn, best_ref
+    pairs = [(seconds_per_call(fn, min_time), seconds_per_call(reference, min_time))
+             for _ in range(rounds)]
+    pairs.sort(key=lambda pair: pair[1] / pair[0])
+    return pairs[len(pairs) // 2]
 
 
 def tasks(dtype, batch):
@@ -95,12 +100,28 @@ def tasks(dtype, batch):
         sgd_step(model, grads, velocity, 0.5, 1e-4, {}, model.max_col_norm)
 
     return {
+        "products_only": train_products(model, x),
         "forward": lambda: model.forward(x),
         "fgsm": lambda: fgsm(model, x, 0.25, y=y),
         "train_step": lambda: step(lambda m, a, b, r: m.loss_and_grads(a, b, train=True,
                                                                          rng=r)),
         "adversarial_step": lambda: step(adv),
     }
+
+
+def train_products(model, x):
+    """The matrix products of a training step alone, same shapes and dtype: the
+    ceiling a training step could reach on this machine's BLAS."""
+    P = model.params
+    z0 = x @ P["W0"]
+    h1, h2 = z0[:, :240].copy(), z0[:, 240:480].copy()
+    d = z0[:, :10].copy()
+
+    def products():
+        return (x @ P["W0"], h1 @ P["W1"], h2 @ P["W2"], h2.T @ d, d @ P["W2"].T,
+                h1.T @ z0, z0 @ P["W1"].T, x.T @ z0)
+
+    return products
 
 
 def import_seconds():
@@ -110,14 +131,16 @@ def import_seconds():
     return min(runs)
 
 
-def run(batches=(100, 1000), dtypes=("float32", "float64")):
+def run(batches=(100, 1000), dtypes=("float32", "float64"), *, rounds=7, min_time=0.25,
+        size=2048):
+    """Every task at every batch and dtype, against the (size, size) matmul rate."""
     rows = []
     for name in dtypes:
         dtype = np.dtype(name)
-        product, product_flops = matmul_reference(dtype)
+        product, product_flops = matmul_reference(dtype, size)
         for batch in batches:
             for task, fn in tasks(dtype, batch).items():
-                seconds, product_seconds = paired_best(fn, product)
+                seconds, product_seconds = paired_median(fn, product, rounds, min_time)
                 per_s, rate = batch / seconds, product_flops / product_seconds
                 rows.append({"dtype": name, "batch": batch, "task": task,
                              "examples_per_s": round(per_s),

@@ -1,11 +1,7 @@
-"""Dropout masks drawn from raw random bytes, with exactly the include probability.
+"""Dropout's keep decisions, drawn from raw random bytes with exactly probability p.
 
-A value is kept with include probability p and scaled by `scale`:
-
-    mask = keep * scale                          (the model's dtype)
-    forward  u  = a * mask        backward  da = du * mask
-
-keep ~ Bernoulli(p), drawn a byte at a time. Write t = 256 p = w + f (whole
+A layer's input a becomes u = a * keep * scale (models.feedforward), with
+keep ~ Bernoulli(p), the include probability, drawn a byte at a time. Write t = 256 p = w + f (whole
 part w, fraction f). For a uniform byte d:
 
     d < w   keep                 probability w / 256
@@ -21,8 +17,8 @@ bit, not one byte: d is then a single bit and w = 2 p.
 The bytes come in bulk from the generator's own bit generator (`random_raw`,
 64 bits a word), so a seed still fixes every mask. Comparing float32
 `Generator.random` draws with p instead took about 6x as long for p = .8 and
-13x for p = .5 (whole float32 masks of shape (1000, 784), one alternating run),
-and resolves p only to 2^-24.
+13x for p = .5 (float32 masks keep * scale of shape (1000, 784), one alternating
+run), and resolves p only to 2^-24.
 """
 
 from __future__ import annotations
@@ -58,7 +54,3 @@ def bernoulli_keep(gen, shape, p):
             keep[edge] = bernoulli_keep(gen, (edge.size,), fraction)
     return keep.reshape(shape)
 
-
-def dropout_mask(gen, shape, p, scale, dtype):
-    """keep * scale in `dtype`: the multiplier of a layer's input under dropout."""
-    return np.multiply(bernoulli_keep(gen, shape, p), scale, dtype=dtype)

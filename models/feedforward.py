@@ -1,8 +1,10 @@
 """A stack of dense layers with an activation, dropout, and a final affine layer.
 
 Layer l (l = 0 .. L-1 hidden, L the output layer), a_0 = x:
-    m_l   dropout mask: Bernoulli(include_l) * scale_l, only when training with an rng
-          (models.dropout draws it from raw bits)
+    m_l   dropout mask: keep_l * scale_l, keep_l ~ Bernoulli(include_l), only when
+          training with an rng (models.dropout draws keep_l from raw bytes). The
+          code multiplies by the boolean keep_l (and then by scale_l if it is not
+          1) rather than building m_l: one float array less to write and read.
     u_l   = a_l * m_l                                   (n, width_l)
     z_l   = u_l @ W_l + b_l
     a_l+1 = act(z_l)                                    hidden layers
@@ -21,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Model
-from .dropout import dropout_mask
+from .dropout import bernoulli_keep
 from .outputs import OUTPUTS
 from .validation import check_float_dtype, check_positive_int, check_probability
 
@@ -46,39 +48,47 @@ class FeedForward(Model):
         self.n_layers = n_layers
         self.weight_names = tuple(f"W{i}" for i in range(n_layers))
 
-    def dropout_mask(self, layer, shape, gen):
+    def dropout_keep(self, layer, shape, gen):
+        """keep_l (boolean), or None when layer l has no dropout in this pass."""
         p = self.include_probs[layer]
         if gen is None or (p == 1.0 and self.scales[layer] == 1.0):
             return None
-        return dropout_mask(gen, shape, p, self.scales[layer], self.dtype)
+        return bernoulli_keep(gen, shape, p)
+
+    def apply_mask(self, layer, a, keep, out=None):
+        """a * keep_l * scale_l (= a * m_l), into `out` when given."""
+        u = np.multiply(a, keep, out=out)
+        if self.scales[layer] != 1.0:
+            u *= self.dtype.type(self.scales[layer])
+        return u
 
     def forward(self, x, *, train=False, rng=None):
         gen = self.dropout_rng(train, rng)
         a, layers = x, []
         for i in range(self.n_layers):
-            mask = self.dropout_mask(i, a.shape, gen)
-            u = a if mask is None else a * mask
+            keep = self.dropout_keep(i, a.shape, gen)
+            u = a if keep is None else self.apply_mask(i, a, keep)
             z = u @ self.params[f"W{i}"]
             z += self.params[f"b{i}"]          # in place: one array less per layer
             if i < self.n_layers - 1:
                 a, act_cache = self.activation.forward(z)
             else:
                 a, act_cache = z, None
-            layers.append((u, mask, act_cache))
+            layers.append((u, keep, act_cache))
         return a, layers
 
     def backward(self, cache, d_scores, *, need_params=True, need_input=True):
         grads, dz, da = {}, d_scores, None
         for i in reversed(range(self.n_layers)):
-            u, mask, _ = cache[i]
+            u, keep, _ = cache[i]
             if need_params:
                 grads[f"W{i}"] = u.T @ dz
                 grads[f"b{i}"] = np.ones(len(dz), dz.dtype) @ dz
             if i == 0 and not need_input:
                 break
             da = dz @ self.params[f"W{i}"].T
-            if mask is not None:
-                da *= mask
+            if keep is not None:
+                self.apply_mask(i, da, keep, out=da)
             if i > 0:
                 dz = self.activation.backward(da, cache[i - 1][2])
         return grads, da

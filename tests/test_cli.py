@@ -75,7 +75,7 @@ def test_bench_reports_fractions_of_the_matmul_rate():
 
     assert 2.4e6 < FLOPS["forward"] < 2.5e6 and 5.4e6 < FLOPS["train_step"] < 5.6e6
     assert 4.8e6 < FLOPS["fgsm"] < 5.0e6
-    result = run(batches=(20,), dtypes=("float64",))
+    result = run(batches=(20,), dtypes=("float64",), rounds=3, min_time=0.0, size=128)
     assert {r["task"] for r in result["rows"]} == set(FLOPS)
     for r in result["rows"]:
         assert r["examples_per_s"] > 0 and 0 < r["fraction"]

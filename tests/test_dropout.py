@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from models.dropout import bernoulli_keep, dropout_mask, random_bits
+from models import MaxoutMLP
+from models.dropout import bernoulli_keep, random_bits
 
 
 class FixedBits:
@@ -52,19 +53,30 @@ def test_keep_frequency_is_p(p):
     assert abs(keep.mean() - p) < 6 * se
 
 
-def test_edge_probabilities_and_mask_values():
+def test_edge_probabilities():
     gen = np.random.default_rng(3)
     assert bernoulli_keep(gen, (3, 4), 1.0).all()
     assert not bernoulli_keep(gen, (3, 4), 0.0).any()
-    mask = dropout_mask(gen, (50, 40), 0.5, 2.0, np.float32)
-    assert mask.dtype == np.float32
-    assert set(np.unique(mask)) == {0.0, 2.0}
 
 
 def test_a_seed_fixes_the_mask_and_successive_masks_differ():
-    a = dropout_mask(np.random.default_rng(9), (20, 30), 0.8, 1.0, np.float64)
-    b = dropout_mask(np.random.default_rng(9), (20, 30), 0.8, 1.0, np.float64)
+    a = bernoulli_keep(np.random.default_rng(9), (20, 30), 0.8)
+    b = bernoulli_keep(np.random.default_rng(9), (20, 30), 0.8)
     np.testing.assert_array_equal(a, b)
     gen = np.random.default_rng(9)
-    first, second = (dropout_mask(gen, (20, 30), 0.8, 1.0, np.float64) for _ in range(2))
+    first, second = (bernoulli_keep(gen, (20, 30), 0.8) for _ in range(2))
     assert not np.array_equal(first, second)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_layer_inputs_are_a_times_keep_times_scale(dtype):
+    """The cached layer inputs are exactly a * keep * scale: x or 0 at layer 0 (scale 1),
+    2 h or 0 at layer 1 (scale 2), in the model's dtype."""
+    model = MaxoutMLP(12, 3, units=(8,), pieces=2, rng=0, dtype=dtype)
+    x = np.random.default_rng(1).random((40, 12)).astype(dtype)
+    _, cache = model.forward(x, train=True, rng=5)
+    (u0, keep0, (pieces, h)), (u1, keep1, _) = cache
+    assert u0.dtype == u1.dtype == dtype
+    np.testing.assert_array_equal(u0, np.where(keep0, x, 0))
+    np.testing.assert_array_equal(u1, np.where(keep1, 2 * h, 0))
+    assert 0 < keep0.mean() < 1 and 0 < keep1.mean() < 1
