@@ -16,8 +16,8 @@ Maxout with p pieces and u units: m_in = p * u, PIECE-MAJOR: column r*u + j
         rule); at a tie the function has no derivative, only this one-sided
         choice, which is why gradient checks keep away from ties.
         The layer computes the same numbers faster (tests check they agree): a
-        running np.maximum over the p (n, u) slices (rows of u contiguous values), and a broadcast
-        comparison with h for the backward pass.
+        running np.maximum over the p (n, u) slices, each row of which is u
+        contiguous values, and one broadcast comparison with h going backward.
 """
 
 from __future__ import annotations

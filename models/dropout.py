@@ -1,8 +1,8 @@
 """Dropout's keep decisions, drawn from raw random bytes with exactly probability p.
 
 A layer's input a becomes u = a * keep * scale (models.feedforward), with
-keep ~ Bernoulli(p), the include probability, drawn a byte at a time. Write t = 256 p = w + f (whole
-part w, fraction f). For a uniform byte d:
+keep ~ Bernoulli(p), the include probability, drawn a byte at a time. Write
+t = 256 p = w + f (whole part w, fraction f). For a uniform byte d:
 
     d < w   keep                 probability w / 256
     d = w   keep ~ Bernoulli(f)  probability 1 / 256, then the same rule for f
@@ -53,4 +53,3 @@ def bernoulli_keep(gen, shape, p):
         if edge.size:
             keep[edge] = bernoulli_keep(gen, (edge.size,), fraction)
     return keep.reshape(shape)
-

@@ -5,11 +5,12 @@
 Each maxout layer is a dense layer of pieces*units columns followed by a max
 over each unit's pieces, stored piece-major: column r*units + j is piece r of
 unit j (models.activations.Maxout: ties give the gradient to the first maximal
-piece). Model files of format version 1 stored unit-major columns (j*pieces + r);
-models.persist converts them when it loads them. Dropout acts on each layer's input:
-include probabilities (.8, .5, .5) with scales (1, 2, 2) in the recipe (the
-default, "recipe"; None turns dropout off), applied only when forward is called
-with train=True and an rng. Weights start
+piece). Model files of format version 1 stored unit-major columns
+(j*pieces + r); models.persist converts them when it loads them.
+
+Dropout acts on each layer's input: include probabilities (.8, .5, .5) with
+scales (1, 2, 2) in the recipe (the default, "recipe"; None turns dropout off),
+applied only when forward is called with train=True and an rng. Weights start
 uniform(-irange, irange), biases 0. The max column L2 norm (1.9365) is a
 training constraint, applied by the trainer after every update.
 
