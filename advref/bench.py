@@ -17,6 +17,12 @@ products (784-(240x5)-(240x5)-10):
                      (two examples' training work per example)          ~15.9 MFLOP
     products only    the matrix products of a training step alone, the
                      same shapes: the ceiling of the train step         ~5.5 MFLOP
+    FGSM products    the matrix products of FGSM alone: its ceiling     ~4.9 MFLOP
+
+Beside the matmul rate the run measures the rate at which one thread copies a
+16 MB array (bytes read + bytes written per second): everything in a step that
+is not a matrix product (bias, maxout, dropout, the momentum update) is a pass
+over memory at about that rate.
 
 The fractions compare useful work with the machine's best matmul rate; they are
 ratios from one run, so a busy machine lowers both sides alike.
@@ -38,6 +44,8 @@ FLOPS = {
 }
 FLOPS["adversarial_step"] = FLOPS["fgsm"] + 2 * FLOPS["train_step"]
 FLOPS["products_only"] = FLOPS["train_step"]
+FLOPS["fgsm_products"] = FLOPS["fgsm"]
+COPY_BYTES = 16 * 2**20
 
 
 def seconds_per_call(fn, min_time):
@@ -101,6 +109,7 @@ def tasks(dtype, batch):
 
     return {
         "products_only": train_products(model, x),
+        "fgsm_products": fgsm_products(model, x),
         "forward": lambda: model.forward(x),
         "fgsm": lambda: fgsm(model, x, 0.25, y=y),
         "train_step": lambda: step(lambda m, a, b, r: m.loss_and_grads(a, b, train=True,
@@ -122,6 +131,28 @@ def train_products(model, x):
                 h1.T @ z0, z0 @ P["W1"].T, x.T @ z0)
 
     return products
+
+
+def fgsm_products(model, x):
+    """The matrix products of FGSM alone (forward, then the input gradient through
+    every layer), same shapes and dtype: FGSM's ceiling on this machine's BLAS."""
+    P = model.params
+    z0 = x @ P["W0"]
+    h = z0[:, :240].copy()
+    d = z0[:, :10].copy()
+
+    def products():
+        return (x @ P["W0"], h @ P["W1"], h @ P["W2"], d @ P["W2"].T, z0 @ P["W1"].T,
+                z0 @ P["W0"].T)
+
+    return products
+
+
+def copy_rate(nbytes=COPY_BYTES):
+    """Bytes moved per second (read + written) by one np.copyto of an nbytes array."""
+    src = np.ones(nbytes // 8)
+    dst = np.empty_like(src)
+    return 2 * nbytes / best_seconds(lambda: np.copyto(dst, src), repeat=5, min_time=0.1)
 
 
 def import_seconds():
@@ -147,7 +178,8 @@ def run(batches=(100, 1000), dtypes=("float32", "float64"), *, rounds=7, min_tim
                              "GFLOPs": round(per_s * FLOPS[task] / 1e9, 1),
                              "matmul_GFLOPs": round(rate / 1e9, 1),
                              "fraction": round(per_s * FLOPS[task] / rate, 3)})
-    return {"rows": rows, "import_advref_seconds": round(import_seconds(), 3)}
+    return {"rows": rows, "memory_copy_GBs": round(copy_rate() / 1e9, 1),
+            "import_advref_seconds": round(import_seconds(), 3)}
 
 
 def table(result):
@@ -156,5 +188,6 @@ def table(result):
     for r in result["rows"]:
         lines.append(f"{r['dtype']:8s} {r['batch']:5d} {r['task']:17s} {r['examples_per_s']:10d} "
                      f"{r['GFLOPs']:8.1f} {r['matmul_GFLOPs']:7.1f} {r['fraction']:8.1%}")
+    lines.append(f"memory copy (one thread, 16 MB): {result['memory_copy_GBs']:.1f} GB/s")
     lines.append(f"import advref: {result['import_advref_seconds']:.3f} s")
     return "\n".join(lines)

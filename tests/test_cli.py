@@ -80,4 +80,4 @@ def test_bench_reports_fractions_of_the_matmul_rate():
     for r in result["rows"]:
         assert r["examples_per_s"] > 0 and 0 < r["fraction"]
         assert abs(r["fraction"] - r["GFLOPs"] / r["matmul_GFLOPs"]) < 0.01
-    assert 0 < result["import_advref_seconds"] < 5
+    assert 0 < result["import_advref_seconds"] < 5 and result["memory_copy_GBs"] > 0
