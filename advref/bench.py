@@ -175,8 +175,8 @@ def run(batches=(100, 1000), dtypes=("float32", "float64"), *, rounds=7, min_tim
                 per_s, rate = batch / seconds, product_flops / product_seconds
                 rows.append({"dtype": name, "batch": batch, "task": task,
                              "examples_per_s": round(per_s),
-                             "GFLOPs": round(per_s * FLOPS[task] / 1e9, 1),
-                             "matmul_GFLOPs": round(rate / 1e9, 1),
+                             "GFLOPs": round(per_s * FLOPS[task] / 1e9, 3),
+                             "matmul_GFLOPs": round(rate / 1e9, 3),
                              "fraction": round(per_s * FLOPS[task] / rate, 3)})
     return {"rows": rows, "memory_copy_GBs": round(copy_rate() / 1e9, 1),
             "import_advref_seconds": round(import_seconds(), 3)}
