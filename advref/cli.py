@@ -32,6 +32,9 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, OSError) as err:
         print(f"advref {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as err:
+        print(f"advref {args.command}: {err or 'interrupted'}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -36,6 +36,29 @@ from .train import clean_objective
 from .validation import check_clip, check_eps, check_norm
 
 
+def mean_loss(model, x, y, rng):
+    """The training-mode mean loss; models without `mean_loss` pay for a backward pass."""
+    f = getattr(model, "mean_loss", None)
+    if f is not None:
+        return f(x, y, train=True, rng=rng)
+    return model.loss_and_grads(x, y, train=True, rng=rng)[0]
+
+
+def objective_value(objective, model, x, y, rng, batch_size=1000) -> float:
+    """The mean of `objective` over (x, y) at the current parameters, in batches of
+    `batch_size` (each batch weighted by its size); nothing is updated. Uses
+    objective.value where the objective offers it, else discards its gradients."""
+    value = getattr(objective, "value", None)
+    if value is None:
+        value = (lambda m, xb, yb, r: mean_loss(m, xb, yb, r)) if objective is clean_objective \
+            else (lambda m, xb, yb, r: objective(m, xb, yb, r)[0])
+    total = 0.0
+    for i in range(0, len(x), batch_size):
+        total += float(value(model, x[i:i + batch_size], y[i:i + batch_size], rng)) * \
+            len(x[i:i + batch_size])
+    return total / len(x)
+
+
 def check_alpha(alpha):
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be in [0, 1], got {alpha} instead.")
@@ -62,6 +85,17 @@ def mixed_objective(perturb, alpha):
             g += (1 - alpha) * grads_o[k]
         return alpha * loss_c + (1 - alpha) * loss_o, grads
 
+    def value(model, x, y, rng):
+        """The objective's value alone (no gradient, no update): the same terms."""
+        if alpha == 1.0:
+            return mean_loss(model, x, y, rng)
+        x_other = perturb(model, x, y, rng)
+        if alpha == 0.0:
+            return mean_loss(model, x_other, y, rng)
+        return alpha * mean_loss(model, x, y, rng) + (1 - alpha) * mean_loss(model, x_other,
+                                                                            y, rng)
+
+    objective.value = value
     return objective
 
 

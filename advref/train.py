@@ -18,9 +18,9 @@ a function (model, x, y) -> error. With `patience`, training stops after that
 many epochs without a strictly lower one, and the best parameters are
 restored. Same seed, same data: bit-identical parameters.
 
-`train_two_stage` is the maxout recipe's schedule: stage 1 early-stops on the
-validation split; stage 2 trains a fresh model (same seed) on train + validation
-for the number of epochs stage 1 chose.
+Checkpoints (advref.checkpoint) make a run resumable: killed at any moment and
+resumed, it ends with bit-identical parameters. The two-stage recipes live in
+advref.second_stage.
 """
 
 from __future__ import annotations
@@ -28,11 +28,13 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from models.validation import as_generator, check_positive_int
 
+from .checkpoint import TrainState, load_checkpoint, save_checkpoint
 from .evaluate import error_rate
 from .momentum import momentum_update
 
@@ -52,6 +54,22 @@ class History:
     stopped_early: bool = False
     seconds: float = 0.0
     updates: int = 0
+
+    def to_dict(self) -> dict:
+        """JSON-ready (NaN as None)."""
+        bve = self.best_valid_error
+        return {"epochs": self.epochs, "best_epoch": self.best_epoch,
+                "best_valid_error": None if np.isnan(bve) else bve,
+                "stopped_early": self.stopped_early, "seconds": self.seconds,
+                "updates": self.updates}
+
+    @classmethod
+    def from_dict(cls, d):
+        bve = d["best_valid_error"]
+        return cls(epochs=list(d["epochs"]), best_epoch=d["best_epoch"],
+                   best_valid_error=float("nan") if bve is None else bve,
+                   stopped_early=d["stopped_early"], seconds=d.get("seconds", 0.0),
+                   updates=d["updates"])
 
 
 def momentum_at(epoch, momentum, final_momentum, start, saturate):
@@ -138,12 +156,44 @@ def format_seconds(s):
     return f"{int(s // 60)}m{int(s % 60):02d}s" if s >= 60 else f"{s:.1f}s"
 
 
+
+class _Checkpointer:
+    """Saves the loop's state to `path` every epoch and every `seconds` mid-epoch."""
+
+    def __init__(self, path, key, seconds):
+        self.path, self.key, self.seconds = path, key, seconds
+        self.last = time.perf_counter()
+
+    def due(self):
+        return self.path is not None and time.perf_counter() - self.last >= self.seconds
+
+    def save(self, model, state, history, gen, elapsed):
+        if self.path is None:
+            return
+        state.history, state.rng_state = history.to_dict(), gen.bit_generator.state
+        state.seconds = elapsed
+        save_checkpoint(self.path, self.key, model.params, state)
+        self.last = time.perf_counter()
+
+
 def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0.0,
           momentum=0.0, final_momentum=None, momentum_start=1, momentum_saturate=250,
           max_col_norm="model", l1=None, l2=None, x_valid=None, y_valid=None, patience=None,
           objective=clean_objective, monitor="clean", monitor_eps=0.25, callback=None, rng=0,
-          log=sys.stderr, restore_best=True) -> History:
-    """Train `model` in place; returns the History. See the module docstring."""
+          log=sys.stderr, restore_best=True, checkpoint=None, checkpoint_key=None,
+          resume=False, checkpoint_seconds=300.0) -> History:
+    """Train `model` in place; returns the History. See the module docstring.
+
+    With `checkpoint` (a path), the whole loop state is saved there atomically
+    after every epoch and, within an epoch, after the first batch that ends
+    `checkpoint_seconds` after the last save (advref.checkpoint). With `resume`,
+    an existing checkpoint is loaded first (its key must equal `checkpoint_key`)
+    and training continues from it bit-identically; without `resume` an existing
+    checkpoint is an error, so nothing is overwritten by accident.
+    `callback(record, model)` runs after each epoch's record is complete and
+    before it is saved; it may add entries to the record, and a true return stops
+    training.
+    """
     monitor = resolve_monitor(monitor, monitor_eps)
     x, y = model.check_input(x, y)
     if x_valid is not None:
@@ -159,61 +209,79 @@ def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0
         max_col_norm = model.max_col_norm
     gen = as_generator(rng)
     decay = decay_terms(l1, l2, model.weight_names)
-    velocity = {k: np.zeros_like(v) for k, v in model.params.items()}
-    monitor_idx = gen.permutation(len(x))[:TRAIN_MONITOR_SIZE]
-    history, best_params, waited = History(), None, 0
-    start_time = time.perf_counter()
-    for epoch in range(1, epochs + 1):
+    saver = _Checkpointer(checkpoint, checkpoint_key, checkpoint_seconds)
+    if checkpoint is not None and Path(checkpoint).exists() and not resume:
+        raise ValueError(f"checkpoint {checkpoint} already exists: resume from it, or remove "
+                         "it to start afresh.")
+    if resume and checkpoint is not None and Path(checkpoint).exists():
+        params, state = load_checkpoint(checkpoint, checkpoint_key, model.params)
+        for k, v in params.items():
+            model.params[k][...] = v
+        gen.bit_generator.state = state.rng_state
+        history = History.from_dict(state.history)
+        if log:
+            print(f"resuming from {checkpoint}: epoch {state.epoch + 1}, update "
+                  f"{state.updates}", file=log, flush=True)
+    else:
+        state = TrainState(velocity={k: np.zeros_like(v) for k, v in model.params.items()},
+                           monitor_idx=gen.permutation(len(x))[:TRAIN_MONITOR_SIZE])
+        history = History()
+    velocity, monitor_idx = state.velocity, state.monitor_idx
+    start_time = time.perf_counter() - state.seconds
+    epoch = state.epoch
+    while not state.finished and epoch < epochs:
+        epoch += 1
         mu = momentum_at(epoch, momentum, final_momentum, momentum_start, momentum_saturate)
-        order = gen.permutation(len(x))
-        loss_sum = 0.0
-        for i in range(0, len(x), batch_size):
+        if state.order is None:
+            state.order, state.batch, state.loss_sum = gen.permutation(len(x)), 0, 0.0
+        order = state.order
+        for i in range(state.batch, len(x), batch_size):
             batch = order[i:i + batch_size]
             loss, grads = objective(model, x[batch], y[batch], gen)
-            loss_sum += float(loss) * len(batch)
-            step = max(lr / lr_decay ** history.updates, lr_min)
+            state.loss_sum += float(loss) * len(batch)
+            step = max(lr / lr_decay ** state.updates, lr_min)
             sgd_step(model, grads, velocity, mu, step, decay, max_col_norm)
-            history.updates += 1
-        record = {"epoch": epoch, "loss": loss_sum / len(x), "lr": step, "momentum": mu,
+            state.updates += 1
+            history.updates = state.updates
+            if saver.due() and i + batch_size < len(x):
+                state.batch = i + batch_size
+                saver.save(model, state, history, gen, time.perf_counter() - start_time)
+        step = max(lr / lr_decay ** (state.updates - 1), lr_min)
+        record = {"epoch": epoch, "loss": state.loss_sum / len(x), "lr": step, "momentum": mu,
+                  "updates": state.updates,
                   "train_error": error_rate(model, x[monitor_idx], y[monitor_idx])}
+        state.order = None
         if x_valid is not None:
             record["valid_error"] = float(monitor(model, x_valid, y_valid))
-            if best_params is None or record["valid_error"] < history.best_valid_error:
-                history.best_valid_error, history.best_epoch, waited = \
+            if state.best is None or record["valid_error"] < history.best_valid_error:
+                history.best_valid_error, history.best_epoch, state.waited = \
                     record["valid_error"], epoch, 0
-                best_params = {k: v.copy() for k, v in model.params.items()}
+                state.best = {k: v.copy() for k, v in model.params.items()}
             else:
-                waited += 1
+                state.waited += 1
+        stop = bool(callback is not None and callback(record, model))
         record["seconds"] = time.perf_counter() - start_time
         history.epochs.append(record)
+        if patience is not None and state.waited >= patience:
+            history.stopped_early = stop = True
+        state.epoch, state.finished = epoch, stop or epoch >= epochs
+        saver.save(model, state, history, gen, record["seconds"])
         if log:
-            eta = record["seconds"] / epoch * (epochs - epoch)
-            valid = f"  valid {record['valid_error']:.2%}" if x_valid is not None else ""
-            print(f"epoch {epoch}/{epochs}  loss {record['loss']:.4f}  train "
-                  f"{record['train_error']:.2%}{valid}  lr {step:.4g}  mom {mu:.3f}  "
-                  f"{format_seconds(record['seconds'])}  ETA {format_seconds(eta)}",
-                  file=log, flush=True)
-        if callback is not None and callback(record, model):
-            break
-        if patience is not None and waited >= patience:
-            history.stopped_early = True
-            break
-    if restore_best and best_params is not None:
-        model.params.update(best_params)
+            _log_epoch(log, record, epochs)
+    if restore_best and state.best is not None:
+        for k, v in state.best.items():
+            model.params[k] = v.copy()
     history.seconds = time.perf_counter() - start_time
     return history
 
 
-def train_two_stage(make_model, x, y, x_valid, y_valid, *, rng=0, **settings):
-    """Stage 1 with early stopping on (x_valid, y_valid), then a fresh model from
-    make_model() trained on both for stage 1's best epoch count.
-
-    Returns (model, stage1 History, stage2 History).
-    """
-    first = make_model()
-    stage1 = train(first, x, y, x_valid=x_valid, y_valid=y_valid, rng=rng, **settings)
-    settings = {k: v for k, v in settings.items() if k not in ("patience", "epochs")}
-    model = make_model()
-    x_all, y_all = np.concatenate([x, x_valid]), np.concatenate([y, y_valid])
-    stage2 = train(model, x_all, y_all, epochs=max(stage1.best_epoch, 1), rng=rng, **settings)
-    return model, stage1, stage2
+def _log_epoch(log, record, epochs):
+    epoch = record["epoch"]
+    eta = record["seconds"] / epoch * (epochs - epoch)
+    valid = f"  valid {record['valid_error']:.2%}" if "valid_error" in record else ""
+    match = (f"  match {record['match_objective']:.4f}/{record['target_objective']:.4f}"
+             if "match_objective" in record else "")
+    print(f"epoch {epoch}/{epochs}  loss {record['loss']:.4f}  train "
+          f"{record['train_error']:.2%}{valid}{match}  lr {record['lr']:.4g}  "
+          f"mom {record['momentum']:.3f}  {format_seconds(record['seconds'])}  "
+          f"ETA {format_seconds(eta)}", file=log, flush=True)

@@ -16,12 +16,12 @@ or one with trailing bytes is refused rather than silently reshaped.
 from __future__ import annotations
 
 import gzip
-import os
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from .files import atomic_write_bytes
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -123,25 +123,3 @@ def write_idx(path, array) -> None:
     if str(path).endswith(".gz"):
         content = gzip.compress(content, mtime=0)
     atomic_write_bytes(path, content)
-
-
-def atomic_write_bytes(path, content: bytes) -> None:
-    """Write `content` to `path` through a temporary file and os.replace."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~current_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask

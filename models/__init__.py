@@ -7,8 +7,8 @@ from .base import Model
 from .linear import LogisticRegression, SoftmaxRegression
 from .maxout import MaxoutMLP
 from .mlp import MLP
-from .persist import ModelFileError, load, model_classes, save
+from .persist import ModelFileError, load, model_classes, params_digest, save
 from .rbf import RBFNetwork
 
 __all__ = ["MLP", "LogisticRegression", "MaxoutMLP", "Model", "ModelFileError",
-           "RBFNetwork", "SoftmaxRegression", "load", "model_classes", "save"]
+           "RBFNetwork", "SoftmaxRegression", "load", "model_classes", "params_digest", "save"]

@@ -7,6 +7,7 @@ A subclass defines `params`, `output` (an output kind from models.outputs),
     predict_proba(x)                  (n, k)
     predict(x)                        (n,) int64
     loss_grad(x, y)                   (losses (n,), d_x (n, d))  each example's own
+    mean_loss(x, y, train, rng)       mean loss                  (no gradient)
     loss_and_grads(x, y, train, rng)  (mean loss, grads)         grads = d(mean)/d(param)
 
 The cache is returned, never stored on the model, so two forwards before one
@@ -85,6 +86,12 @@ class Model:
         losses, d_scores = self.output.loss(scores, y)
         _, d_x = self.backward(cache, d_scores, need_params=False)
         return losses, d_x
+
+    def mean_loss(self, x, y, *, train=False, rng=None):
+        """The mean loss over the batch, without any gradient."""
+        x, y = self.check_input(x, y)
+        scores, _ = self.forward(x, train=train, rng=rng)
+        return self.output.loss(scores, y)[0].mean()
 
     def loss_and_grads(self, x, y, *, train=False, rng=None):
         """The mean loss over the batch and its gradient w.r.t. every parameter."""

@@ -19,6 +19,7 @@ model computes exactly the function that was saved.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_loaders.idx import atomic_write_bytes
+from data_loaders.files import atomic_write_bytes
 
 FORMAT = "advref-model"
 VERSION = 2
@@ -63,6 +64,19 @@ def save(model, path, *, extra=None) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def params_digest(model) -> str:
+    """SHA-256 of what determines the model's function: class, config, dtype and
+    every parameter's name, shape and bytes. Unlike a file hash it ignores the
+    metadata saved beside them (timings), so bit-identical models share it."""
+    h = hashlib.sha256(json.dumps({"class": type(model).__name__, "config": model.config(),
+                                   "dtype": model.dtype.name}, sort_keys=True).encode())
+    for name in sorted(model.params):
+        a = model.params[name]
+        h.update(f"{name}{a.shape}{a.dtype.str}".encode())
+        h.update(np.ascontiguousarray(a).data)
+    return h.hexdigest()
 
 
 def read_header(npz, path) -> dict:

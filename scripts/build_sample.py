@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_loaders.idx import atomic_write_bytes
+from data_loaders.files import atomic_write_bytes
 from data_loaders.mnist import load_mnist
 from data_loaders.sample import (
     SAMPLE_FILE,

@@ -7,6 +7,7 @@ import json
 from advref.reproduce import reproduce
 from advref.reproduce.profiles import PROFILES
 from advref.reproduce.report import fmt
+from advref.reproduce.runner import train_models
 
 
 def register(sub):
@@ -25,6 +26,9 @@ def register(sub):
     p.add_argument("--jobs", type=int, default=1, help="train models in N processes")
     p.add_argument("--resume", action="store_true",
                    help="reuse the models already in DIR (always done; kept for clarity)")
+    p.add_argument("--train", nargs="+", metavar="MODEL",
+                   help="only train (or resume) these models into DIR/models, then exit: "
+                        "one job per model, e.g. for separate processes or a cluster")
     p.add_argument("--json", action="store_true", help="print results.json to stdout")
     p.set_defaults(run=run)
 
@@ -32,6 +36,10 @@ def register(sub):
 def run(args) -> int:
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs} instead.")
+    if args.train:
+        names = train_models(args.profile or "quick", args.out, args.train, seed=args.seed)
+        print(f"trained {', '.join(names)} into {args.out}/models")
+        return 0
     result = reproduce(args.profile, args.out, seed=args.seed, jobs=args.jobs)
     if args.json:
         print(json.dumps(result, indent=2, default=float))

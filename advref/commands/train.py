@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -13,9 +16,16 @@ from advref.evaluate import error_rate
 from advref.fgsm import fgsm
 from advref.objectives import adversarial, noise
 from advref.recipes import RECIPES, build_model, get_recipe
-from advref.train import train, train_two_stage
+from advref.reproduce.cache import TRAINING_CODE, array_digest
+from advref.second_stage import RULES, train_two_stage
+from advref.train import train
 from advref.vat import vat
 from data_loaders import train_valid_split
+from data_loaders.files import check_writable_target
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training; its message says where the checkpoint is."""
 
 
 def register(sub):
@@ -32,7 +42,10 @@ def register(sub):
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
     p.add_argument("--seed", type=int, default=0, help="seed for init, shuffling and dropout")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    p.add_argument("--out", required=True, help="where to save the model (.npz)")
+    p.add_argument("--out", required=True, help="where to save the model (.npz); the run "
+                   "checkpoints to OUT.ckpt.npz (OUT.stage1/2.ckpt.npz with --stage2)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue a killed or interrupted run from its checkpoint")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     d = p.add_argument_group("defences")
     d.add_argument("--adversarial", action="store_true",
@@ -46,14 +59,19 @@ def register(sub):
                    help="control: train on +-eps sign noise or U(-eps, eps) noise instead")
     d.add_argument("--l1", type=float, help="L1 weight decay coefficient")
     d.add_argument("--l2", type=float, help="L2 weight decay coefficient")
-    d.add_argument("--l1-layers", type=int, nargs="+", help="layers the decay acts on "
+    d.add_argument("--l1-layers", type=int, nargs="+", help="layers the L1 decay acts on "
                    "(indices into the model's weight matrices; default: all)")
+    d.add_argument("--l2-layers", type=int, nargs="+", help="layers the L2 decay acts on "
+                   "(default: all)")
     d.add_argument("--vat", action="store_true", help="virtual adversarial training")
     d.add_argument("--vat-eps", type=float, default=2.0, help="L2 radius of VAT (2.0)")
     d.add_argument("--labels", type=int, help="keep only this many labelled training "
                    "examples (balanced); with --vat the rest are used unlabelled")
-    d.add_argument("--stage2", action="store_true", help="after early stopping, retrain on "
-                   "train + validation for the chosen number of epochs")
+    d.add_argument("--stage2", action="store_true", help="after early stopping, a second "
+                   "stage on train + validation, by the recipe's rule (advref.second_stage)")
+    d.add_argument("--stage2-rule", choices=RULES, help="override the recipe's second-stage "
+                   "rule: continue from the best model until the validation objective reaches "
+                   "the training objective, or retrain for the chosen number of epochs")
     p.set_defaults(run=run)
 
 
@@ -80,20 +98,39 @@ def balanced_labels(y, n, n_classes):
                                    for c in range(n_classes)]))
 
 
+def layer_names(layers, weight_names, option):
+    if layers is None:
+        return list(weight_names)
+    bad = [i for i in layers if not 0 <= i < len(weight_names)]
+    if bad:
+        raise ValueError(f"{option} must index the {len(weight_names)} weight matrices, got "
+                         f"{bad} instead.")
+    return [weight_names[i] for i in layers]
+
+
 def decay_settings(args, weight_names):
-    if args.l1_layers is None:
-        names = list(weight_names)
-    else:
-        bad = [i for i in args.l1_layers if not 0 <= i < len(weight_names)]
-        if bad:
-            raise ValueError(f"--l1-layers must index the {len(weight_names)} weight matrices, "
-                             f"got {bad} instead.")
-        names = [weight_names[i] for i in args.l1_layers]
-    return {key: dict.fromkeys(names, value) for key, value in (("l1", args.l1), ("l2", args.l2))
-            if value}
+    out = {}
+    for key, value, layers in (("l1", args.l1, args.l1_layers), ("l2", args.l2, args.l2_layers)):
+        if value:
+            out[key] = dict.fromkeys(layer_names(layers, weight_names, f"--{key}-layers"), value)
+    return out
+
+
+def checkpoint_key(args, data, digest, settings, objective_name, rule):
+    """Everything that determines the trained parameters (a resumed run must match)."""
+    return {"command": "train", "model": args.model, "data": data, "data_sha256": digest,
+            "seed": args.seed, "dtype": args.dtype, "objective": objective_name,
+            "labels": args.labels, "second_stage": rule, "training_code": TRAINING_CODE,
+            "settings": {k: v for k, v in settings.items() if k != "objective"}}
 
 
 def run(args) -> int:
+    check_writable_target(args.out, "--out")
+    if args.alpha != 0.5 and not (args.adversarial or args.noise):
+        raise ValueError(f"--alpha weighs the clean loss of --adversarial or --noise, got "
+                         f"--alpha {args.alpha} without either instead.")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed} instead.")
     recipe = get_recipe(args.model)
     binary = recipe["model"]["class"] == "LogisticRegression"
     data = args.data or default_data(binary)
@@ -126,35 +163,62 @@ def run(args) -> int:
     settings.update(monitor=args.monitor, monitor_eps=args.eps)
     if objective is not None:
         settings["objective"] = objective
+    rule = (args.stage2_rule or recipe.get("second_stage", "retrain")) if args.stage2 else None
+    key = checkpoint_key(args, data, array_digest(x_tr, y_tr), settings, objective_name, rule)
+    prefix = f"{args.out}.ckpt" if not args.stage2 else str(args.out)
+    ckpts = ([f"{prefix}.npz"] if not args.stage2 else
+             [f"{prefix}.stage{k}.ckpt.npz" for k in (1, 2)])
+    if not args.resume:
+        for c in ckpts:
+            if os.path.exists(c):
+                raise ValueError(f"a checkpoint of an earlier run exists at {c}: pass --resume "
+                                 "to continue it, or remove it to start afresh.")
     start = time.perf_counter()
-    if args.stage2:
-        model, history, stage2 = train_two_stage(make_model, x_tr, y_tr, x_va, y_va,
-                                                 rng=args.seed, **settings)
-    else:
-        model, stage2 = make_model(), None
-        history = train(model, x_tr, y_tr, x_valid=x_va, y_valid=y_va, rng=args.seed,
-                        **settings)
+    try:
+        if args.stage2:
+            model, history, stage2 = train_two_stage(make_model, x_tr, y_tr, x_va, y_va,
+                                                     rule=rule, rng=args.seed,
+                                                     checkpoints=prefix, checkpoint_key=key,
+                                                     resume=True, **settings)
+        else:
+            model, stage2 = make_model(), None
+            history = train(model, x_tr, y_tr, x_valid=x_va, y_valid=y_va, rng=args.seed,
+                            checkpoint=ckpts[0], checkpoint_key=key, resume=True, **settings)
+    except KeyboardInterrupt:
+        saved = [c for c in ckpts if os.path.exists(c)]
+        where = (f"checkpoint {saved[-1]}" if saved else "no checkpoint yet")
+        raise TrainingInterrupted(f"interrupted; {where}; resume with: advref "
+                                  f"{' '.join(sys.argv[1:])} --resume".replace(
+                                      " --resume --resume", " --resume")) from None
     fgsm_error = error_rate(model, fgsm(model, x_test, args.eps, y=y_test), y_test)
     settings.pop("objective", None)
     result = {"model": args.model, "data": data, "seed": args.seed, "dtype": dtype.name,
               "objective": objective_name, "monitor": args.monitor,
               "epochs_run": len(history.epochs), "best_epoch": history.best_epoch,
+              "second_stage": rule,
               "stage2_epochs": len(stage2.epochs) if stage2 else None,
               "train_error": error_rate(model, x_tr, y_tr),
-              "valid_error": error_rate(model, x_va, y_va),
+              # after a second stage the validation examples were trained on: report
+              # stage 1's best validation error, measured before that
+              "valid_error": (history.best_valid_error if stage2 else
+                              error_rate(model, x_va, y_va)),
               "test_error": error_rate(model, x_test, y_test),
               "test_fgsm_error": fgsm_error, "fgsm_eps": args.eps,
               "seconds": time.perf_counter() - start, "recipe": recipe,
               "settings": {k: v for k, v in settings.items() if k != "monitor"}}
     models.save(model, args.out, extra=result)
+    for c in ckpts:
+        Path(c).unlink(missing_ok=True)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(f"{args.model} on {data} ({dtype.name}, seed {args.seed}, {objective_name}): "
               f"{result['epochs_run']} epochs (best {result['best_epoch']}"
-              + (f", then {result['stage2_epochs']} on all" if stage2 else "")
+              + (f", then {result['stage2_epochs']} on all by the {rule} rule"
+                 if stage2 else "")
               + f") in {result['seconds']:.1f} s")
-        print(f"  train error {result['train_error']:.2%}  valid error "
+        print(f"  train error {result['train_error']:.2%}  "
+              f"{'stage-1 best valid' if stage2 else 'valid'} error "
               f"{result['valid_error']:.2%}  test error {result['test_error']:.2%}  "
               f"FGSM (eps {args.eps}) test error {fgsm_error:.2%}")
         print(f"  saved to {args.out}")

@@ -7,6 +7,13 @@ scheme, and TRAINING_CODE: the revision of advref's own draws and layouts,
 raised whenever the same seed would train different parameters. A rerun (or
 a resume after an interruption) loads what is there; a change to any of these
 trains anew. Saves are atomic (models.save).
+
+Training checkpoints into the same folder (advref.checkpoint), so a killed
+run resumes inside a model: NAME-KEY.stage1.ckpt.npz, then, for two-stage
+recipes, the finished stage 1 as NAME-KEY.stage1.npz and stage 2's
+NAME-KEY.stage2.ckpt.npz. Every file carries the full key and is checked
+against it when loaded: a file whose key or class does not match is refused
+with an error, never used and never silently retrained over.
 """
 
 from __future__ import annotations
@@ -14,15 +21,15 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 import models
-from advref.objectives import adversarial, noise
+from advref.objectives import adversarial, adversarial_error, noise
 from advref.recipes import build_model, get_recipe
-from advref.train import train, train_two_stage
+from advref.second_stage import continue_training, retrain
+from advref.train import History, train
 
 from .profiles import MODELS
 
@@ -40,11 +47,30 @@ def array_digest(*arrays) -> str:
 
 def objective_of(variant):
     kind = variant.get("objective")
+    clip = variant.get("clip", (0.0, 1.0))
     if kind == "adversarial":
-        return adversarial(eps=variant["eps"], alpha=variant["alpha"])
+        return adversarial(eps=variant["eps"], alpha=variant["alpha"], clip=clip)
     if kind in ("noise-sign", "noise-uniform"):
-        return noise(kind.split("-")[1], eps=variant["eps"], alpha=variant["alpha"])
+        return noise(kind.split("-")[1], eps=variant["eps"], alpha=variant["alpha"], clip=clip)
     return None
+
+
+class CacheError(ValueError):
+    """A cached model or checkpoint does not belong to the recipe it is loaded for."""
+
+
+def load_checked(path, key, spec):
+    """(model, extra) from a cached file, refused unless it carries `key`."""
+    model, extra = models.load(path, with_extra=True)
+    if extra.get("cache_key") != key:
+        raise CacheError(f"{path}: this cached model was made for another recipe or data (its "
+                         f"key {str(extra.get('cache_key'))[:16]}, expected {key[:16]}); remove "
+                         "it to retrain")
+    want = spec["recipe"]["model"]["class"]
+    if type(model).__name__ != want:
+        raise CacheError(f"{path}: cached model is a {type(model).__name__}, the recipe trains "
+                         f"a {want}; remove it to retrain")
+    return model, extra
 
 
 class ModelCache:
@@ -64,36 +90,51 @@ class ModelCache:
         recipe["model"].update(self.profile["overrides"].get(family, {}))
         if self.profile["patience"] != "recipe":
             settings["patience"] = self.profile["patience"]
+        variant = dict(variant)
+        if "objective" in variant:
+            variant["clip"] = self.profile["train_clip"]
         return {"name": name, "recipe": recipe, "variant": variant, "settings": settings,
                 "data": data.name, "data_sha256": data.digest, "seed": self.seed,
                 "dtype": self.profile["dtype"], "two_stage": self.profile["two_stage"],
                 "training_code": TRAINING_CODE}
 
+    def key(self, name, data):
+        spec = self.spec(name, data)
+        return spec, hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+    def path(self, name, key, suffix=".npz"):
+        return self.folder / f"{name}-{key[:12]}{suffix}"
+
     def get(self, name, data):
         if name in self.loaded:
             return self.loaded[name]
-        spec = self.spec(name, data)
-        key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
-        path = self.folder / f"{name}-{key[:12]}.npz"
-        if path.is_file():
-            model, extra = models.load(path, with_extra=True)
+        spec, key = self.key(name, data)
+        path = self.path(name, key)
+        if path.exists():
+            model, extra = load_checked(path, key, spec)
             if self.log:
                 print(f"[reproduce] {name}: loaded from cache {path.name}", file=self.log)
         else:
-            model, extra = self.train(spec, data)
+            model, extra = self.train(spec, key, data)
             models.save(model, path, extra=extra)
+            for suffix in (".stage1.ckpt.npz", ".stage2.ckpt.npz"):
+                self.path(name, key, suffix).unlink(missing_ok=True)
             self.trained.append(name)
-        self.info[name] = {"file": str(path), "sha256": hashlib.sha256(path.read_bytes())
-                           .hexdigest(), "epochs": extra["epochs"],
+        self.info[name] = {"file": str(path), "sha256": models.params_digest(model),
+                           "epochs": extra["epochs"],
                            "best_epoch": extra["best_epoch"], "seconds": extra["seconds"],
                            "recipe": spec["recipe"]["model"], "variant": spec["variant"],
                            "settings": spec["settings"]}
+        for k in ("second_stage", "stage1"):
+            if k in extra:
+                self.info[name][k] = extra[k]
         self.loaded[name] = model
         return model
 
-    def train(self, spec, data):
+    def train(self, spec, key, data):
+        name = spec["name"]
         if self.log:
-            print(f"[reproduce] {spec['name']}: training", file=self.log)
+            print(f"[reproduce] {name}: training", file=self.log)
         x, y, xv, yv = data.split(spec["recipe"]["n_valid"])
         variant, settings = spec["variant"], dict(spec["settings"])
         objective = objective_of(variant)
@@ -101,6 +142,8 @@ class ModelCache:
             settings["objective"] = objective
         if "monitor" in variant:
             settings.update(monitor=variant["monitor"], monitor_eps=variant["eps"])
+            if variant.get("clip", (0.0, 1.0)) is None:
+                settings["monitor"] = adversarial_error(variant["eps"], clip=None)
         if "l1" in variant:
             settings["l1"] = variant["l1"]
 
@@ -108,17 +151,40 @@ class ModelCache:
             return build_model(spec["recipe"]["model"], x.shape[1], data.n_classes,
                                rng=self.seed, dtype=np.dtype(spec["dtype"]), x=x, y=y)
 
-        start = time.perf_counter()
-        log = self.log
-        if spec["two_stage"]:
-            model, h1, h2 = train_two_stage(make, x, y, xv, yv, rng=self.seed, log=log,
-                                            **settings)
-            epochs = len(h1.epochs) + len(h2.epochs)
+        ck = {k: self.path(name, key, f".stage{k}.ckpt.npz") for k in (1, 2)}
+        common = {"rng": self.seed, "log": self.log, "checkpoint_key": key, "resume": True}
+        stage1_file = self.path(name, key, ".stage1.npz")
+        if spec["two_stage"] and stage1_file.exists():
+            first, extra1 = load_checked(stage1_file, key, spec)
+            h1 = History.from_dict(extra1["history"])
+            if self.log:
+                print(f"[reproduce] {name}: stage 1 loaded from {stage1_file.name}",
+                      file=self.log)
         else:
-            model, h1 = make(), None
-            h1 = train(model, x, y, x_valid=xv, y_valid=yv, rng=self.seed, log=log, **settings)
-            epochs = len(h1.epochs)
-        return model, {"epochs": epochs, "best_epoch": h1.best_epoch,
-                       "seconds": time.perf_counter() - start, "spec": spec,
-                       "train_error_curve": [e["train_error"] for e in h1.epochs],
-                       "valid_error_curve": [e.get("valid_error") for e in h1.epochs]}
+            first = make()
+            h1 = train(first, x, y, x_valid=xv, y_valid=yv, checkpoint=ck[1], **common,
+                       **settings)
+            if spec["two_stage"]:
+                models.save(first, stage1_file, extra={"cache_key": key, "spec": spec,
+                                                       "history": h1.to_dict()})
+                ck[1].unlink(missing_ok=True)
+        extra = {"cache_key": key, "epochs": len(h1.epochs), "best_epoch": h1.best_epoch,
+                 "spec": spec, "train_error_curve": [e["train_error"] for e in h1.epochs],
+                 "valid_error_curve": [e.get("valid_error") for e in h1.epochs]}
+        model = first
+        if spec["two_stage"]:
+            rule = spec["recipe"]["second_stage"]
+            extra["second_stage"] = rule
+            extra["stage1"] = {"file": stage1_file.name, "epochs": len(h1.epochs),
+                               "best_epoch": h1.best_epoch,
+                               "valid_error": h1.best_valid_error}
+            if rule == "continue":
+                h2 = continue_training(model, h1, x, y, xv, yv, checkpoint=ck[2], **common,
+                                       **settings)
+            else:
+                model, h2 = retrain(make, h1, x, y, xv, yv, checkpoint=ck[2], **common,
+                                    **settings)
+            extra["epochs"] += len(h2.epochs)
+            extra["stage2_history"] = h2.to_dict()
+        extra["seconds"] = h1.seconds + (extra.get("stage2_history") or {}).get("seconds", 0.0)
+        return model, extra

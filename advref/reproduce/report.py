@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from data_loaders.idx import atomic_write_bytes
+from data_loaders.files import atomic_write_bytes
 
 
 def fmt(value, unit):

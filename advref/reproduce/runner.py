@@ -86,6 +86,22 @@ def pretrain_in_parallel(profile, out, seed, jobs, log):
                 os.environ[k] = v
 
 
+def train_models(profile, out="advref-results", names=None, *, seed=0, log=sys.stderr):
+    """Train (or resume, or load) the named models of a profile into DIR/models and
+    return their names: one training job each, runnable as its own process."""
+    profile = get_profile(profile)
+    known = model_names(profile)
+    names = known if names is None else list(names)
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"models must be among {known}, got {unknown} instead.")
+    Path(out).mkdir(parents=True, exist_ok=True)
+    ctx = make_context(profile, Path(out), seed, log)
+    for name in names:
+        ctx.model(name)
+    return names
+
+
 def reproduce(profile=None, out="advref-results", *, seed=0, jobs=1, log=sys.stderr,
               stop_after_models=None):
     """Run a profile; returns the result dict that results.json holds."""

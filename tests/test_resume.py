@@ -1,0 +1,160 @@
+"""Resume inside a model: a run killed at any moment and resumed ends with the
+parameters of an uninterrupted run, bit for bit (advref.checkpoint)."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from advref.checkpoint import CheckpointError
+from advref.objectives import adversarial
+from advref.train import train
+from data_loaders import load_mnist_sample, train_valid_split
+from models import MaxoutMLP
+
+SETTINGS = dict(epochs=4, batch_size=50, lr=0.1, lr_decay=1.0001, momentum=0.5,
+                final_momentum=0.7, momentum_saturate=3, patience=2)
+
+
+def sample_split():
+    d = load_mnist_sample(dtype=np.float32)
+    return train_valid_split(d.x_train, d.y_train, 400)
+
+
+def small_maxout():
+    return MaxoutMLP(784, 10, units=(24, 24), pieces=2, include_probs=(0.8, 0.5, 0.5),
+                     scales=(1.0, 2.0, 2.0), max_col_norm=1.9365, irange=0.05, rng=3,
+                     dtype=np.float32)
+
+
+def uninterrupted(**extra):
+    x, y, xv, yv = sample_split()
+    model = small_maxout()
+    history = train(model, x, y, x_valid=xv, y_valid=yv, rng=5, log=None, **SETTINGS, **extra)
+    return model, history
+
+
+class Crash(Exception):
+    pass
+
+
+def crashing(objective, after):
+    calls = {"n": 0}
+
+    def wrapped(model, x, y, rng):
+        calls["n"] += 1
+        if calls["n"] > after:
+            raise Crash
+        return objective(model, x, y, rng)
+
+    return wrapped
+
+
+@pytest.mark.parametrize("crash_after", [1, 16, 23, 40, 55])
+@pytest.mark.parametrize("every", [0.0, 1e9])
+def test_crash_then_resume_is_bit_identical(tmp_path, crash_after, every):
+    """every=0: a checkpoint after every batch (mid-epoch resumes); 1e9: only at
+    epoch ends (the crash loses the partial epoch, which is redone)."""
+    from advref.train import clean_objective
+
+    reference, ref_history = uninterrupted()
+    x, y, xv, yv = sample_split()
+    ck = tmp_path / "run.ckpt.npz"
+    model = small_maxout()
+    with pytest.raises(Crash):
+        train(model, x, y, x_valid=xv, y_valid=yv, rng=5, log=None, checkpoint=ck,
+              checkpoint_key="k", checkpoint_seconds=every,
+              objective=crashing(clean_objective, crash_after), **SETTINGS)
+    model = small_maxout()
+    history = train(model, x, y, x_valid=xv, y_valid=yv, rng=5, log=None, checkpoint=ck,
+                    checkpoint_key="k", resume=True, checkpoint_seconds=every, **SETTINGS)
+    for k, v in reference.params.items():
+        assert np.array_equal(model.params[k], v), k
+    assert [e["valid_error"] for e in history.epochs] == \
+        [e["valid_error"] for e in ref_history.epochs]
+    assert history.best_epoch == ref_history.best_epoch
+    assert history.updates == ref_history.updates
+
+
+def test_resume_of_adversarial_training_is_bit_identical(tmp_path):
+    objective = adversarial(0.1, 0.5)
+    reference, _ = uninterrupted(objective=objective)
+    x, y, xv, yv = sample_split()
+    ck = tmp_path / "adv.ckpt.npz"
+    with pytest.raises(Crash):
+        train(small_maxout(), x, y, x_valid=xv, y_valid=yv, rng=5, log=None, checkpoint=ck,
+              checkpoint_key="k", checkpoint_seconds=0.0,
+              objective=crashing(objective, 37), **SETTINGS)
+    model = small_maxout()
+    train(model, x, y, x_valid=xv, y_valid=yv, rng=5, log=None, checkpoint=ck,
+          checkpoint_key="k", resume=True, objective=objective, **SETTINGS)
+    assert all(np.array_equal(model.params[k], v) for k, v in reference.params.items())
+
+
+def test_checkpoint_of_another_run_is_refused(tmp_path):
+    x, y, xv, yv = sample_split()
+    ck = tmp_path / "run.ckpt.npz"
+    train(small_maxout(), x, y, x_valid=xv, y_valid=yv, rng=5, log=None, checkpoint=ck,
+          checkpoint_key={"seed": 5}, epochs=1)
+    with pytest.raises(CheckpointError, match="another run"):
+        train(small_maxout(), x, y, x_valid=xv, y_valid=yv, rng=5, log=None, checkpoint=ck,
+              checkpoint_key={"seed": 6}, resume=True, epochs=1)
+    with pytest.raises(ValueError, match="already exists"):
+        train(small_maxout(), x, y, rng=5, log=None, checkpoint=ck, checkpoint_key="k",
+              epochs=1)
+
+
+def test_corrupt_checkpoint_is_refused(tmp_path):
+    x, y, xv, yv = sample_split()
+    ck = tmp_path / "run.ckpt.npz"
+    train(small_maxout(), x, y, rng=5, log=None, checkpoint=ck, checkpoint_key="k", epochs=1)
+    ck.write_bytes(ck.read_bytes()[:5000])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        train(small_maxout(), x, y, rng=5, log=None, checkpoint=ck, checkpoint_key="k",
+              resume=True, epochs=1)
+
+
+KILLED_RUN = textwrap.dedent("""
+    import sys
+    import numpy as np
+    sys.path[:0] = [{root!r}, {tests!r}]
+    from test_resume import SETTINGS, sample_split, small_maxout
+    from advref.train import train
+    x, y, xv, yv = sample_split()
+    model = small_maxout()
+    train(model, x, y, x_valid=xv, y_valid=yv, rng=5, log=None, checkpoint=sys.argv[1],
+          checkpoint_key="k", resume=True, checkpoint_seconds=0.0, **SETTINGS)
+    np.savez(sys.argv[2], **model.params)
+""")
+
+
+def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = tmp_path / "run.py"
+    script.write_text(KILLED_RUN.format(root=root, tests=os.path.join(root, "tests")))
+    ck, out = tmp_path / "run.ckpt.npz", tmp_path / "final.npz"
+    delays = np.random.default_rng(0).uniform(0.6, 2.0, size=40)
+    kills = 0
+    for delay in delays:
+        proc = subprocess.Popen([sys.executable, str(script), str(ck), str(out)])
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1 if ck.exists() else 0
+            continue
+        assert proc.returncode == 0
+        break
+    else:
+        proc = subprocess.run([sys.executable, str(script), str(ck), str(out)], check=True)
+    assert kills >= 3, f"only {kills} kills landed after a checkpoint"
+    assert not list(tmp_path.glob(".run.ckpt.npz.*.part"))   # the last save removed them
+    reference, _ = uninterrupted()
+    with np.load(out) as final:
+        for k, v in reference.params.items():
+            assert np.array_equal(final[k], v), k
