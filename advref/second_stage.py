@@ -26,8 +26,6 @@ Both record what ran: every stage-2 History record of "continue" holds
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from .objectives import objective_value
@@ -76,15 +74,16 @@ def first_match(values, target):
 
 
 def continue_training(model, stage1: History, x, y, x_valid, y_valid, *, rng=0,
-                      match_value=None, checkpoint=None, checkpoint_key=None, resume=False,
-                      log=sys.stderr, **settings) -> History:
+                      match_value=None, target=None, checkpoint=None, checkpoint_key=None,
+                      resume=False, **settings) -> History:
     """Stage 2 by the "continue" rule (module docstring), in place on `model`, which
-    must hold the best stage-1 parameters. `match_value(model, epoch)` replaces the
-    measured validation objective (tests)."""
+    must hold the best stage-1 parameters. `target` and `match_value(model, epoch)`
+    replace the measured training and validation objectives (tests)."""
     objective = settings.get("objective", clean_objective)
     seq = _seed_sequence(rng)
     settings = continue_settings(stage1, settings)
-    target = objective_value(objective, model, x, y, _eval_rng(seq, 0))
+    if target is None:
+        target = objective_value(objective, model, x, y, _eval_rng(seq, 0))
     if match_value is None:
         def match_value(m, epoch):
             return objective_value(objective, m, x_valid, y_valid, _eval_rng(seq, epoch))
@@ -97,25 +96,25 @@ def continue_training(model, stage1: History, x, y, x_valid, y_valid, *, rng=0,
     x_all, y_all = np.concatenate([x, x_valid]), np.concatenate([y, y_valid])
     train_rng = np.random.default_rng(np.random.SeedSequence(seq.entropy, spawn_key=(2,)))
     return train(model, x_all, y_all, rng=train_rng, callback=callback, restore_best=False,
-                 checkpoint=checkpoint, checkpoint_key=checkpoint_key, resume=resume, log=log,
+                 checkpoint=checkpoint, checkpoint_key=checkpoint_key, resume=resume,
                  **settings)
 
 
 def retrain(make_model, stage1: History, x, y, x_valid, y_valid, *, rng=0, checkpoint=None,
-            checkpoint_key=None, resume=False, log=sys.stderr, **settings):
+            checkpoint_key=None, resume=False, **settings):
     """Stage 2 by the "retrain" rule: (fresh model, History)."""
     settings = {k: v for k, v in settings.items() if k not in ("patience", "epochs")}
     model = make_model()
     x_all, y_all = np.concatenate([x, x_valid]), np.concatenate([y, y_valid])
     history = train(model, x_all, y_all, epochs=max(stage1.best_epoch, 1), rng=rng,
                     checkpoint=checkpoint, checkpoint_key=checkpoint_key, resume=resume,
-                    log=log, **settings)
+                    **settings)
     return model, history
 
 
 def train_two_stage(make_model, x, y, x_valid, y_valid, *, rule="retrain", rng=0,
                     checkpoints=None, checkpoint_key=None, resume=False, stage1=None,
-                    log=sys.stderr, **settings):
+                    **settings):
     """Stage 1 (early stopping on x_valid) then stage 2 by `rule`.
 
     `checkpoints` is a path prefix: stage k checkpoints to PREFIX.stageK.ckpt.npz.
@@ -126,7 +125,7 @@ def train_two_stage(make_model, x, y, x_valid, y_valid, *, rule="retrain", rng=0
     ck = {k: None if checkpoints is None else f"{checkpoints}.stage{k}.ckpt.npz" for k in (1, 2)}
     if stage1 is None:
         first = make_model()
-        history1 = train(first, x, y, x_valid=x_valid, y_valid=y_valid, rng=rng, log=log,
+        history1 = train(first, x, y, x_valid=x_valid, y_valid=y_valid, rng=rng,
                          checkpoint=ck[1], checkpoint_key=checkpoint_key, resume=resume,
                          **settings)
     else:
@@ -134,10 +133,10 @@ def train_two_stage(make_model, x, y, x_valid, y_valid, *, rule="retrain", rng=0
     if rule == "retrain":
         model, history2 = retrain(make_model, history1, x, y, x_valid, y_valid, rng=rng,
                                   checkpoint=ck[2], checkpoint_key=checkpoint_key,
-                                  resume=resume, log=log, **settings)
+                                  resume=resume, **settings)
     else:
         model = first
         history2 = continue_training(model, history1, x, y, x_valid, y_valid, rng=rng,
                                      checkpoint=ck[2], checkpoint_key=checkpoint_key,
-                                     resume=resume, log=log, **settings)
+                                     resume=resume, **settings)
     return model, history1, history2

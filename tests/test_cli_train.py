@@ -1,0 +1,93 @@
+"""`advref train`: checkpoints, --resume, Ctrl-C, and the CLI bugs of issue 15."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import models
+from advref.cli import main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LONG = ["train", "softmax", "--data", "sample", "--epochs", "400", "--patience", "1000"]
+
+
+def advref(*args):
+    return subprocess.Popen([sys.executable, "-m", "advref", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_ctrl_c_says_where_the_checkpoint_is_and_resume_is_bit_identical(tmp_path):
+    out = tmp_path / "m.npz"
+    proc = advref(*LONG, "--out", str(out))
+    ckpt = tmp_path / "m.npz.ckpt.npz"
+    deadline = time.monotonic() + 120
+    while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert str(ckpt) in last and "--resume" in last and not out.exists()
+    # without --resume the checkpoint is not overwritten
+    again = advref(*LONG, "--out", str(out))
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 2 and "--resume" in err
+    resumed = advref(*LONG, "--out", str(out), "--resume")
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert "resuming from" in err and not ckpt.exists()
+    straight = advref(*LONG, "--out", str(tmp_path / "ref.npz"))
+    assert straight.wait(timeout=300) == 0
+    a, b = models.load(out), models.load(tmp_path / "ref.npz")
+    assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+
+
+@pytest.mark.parametrize("out, message", [("", "empty string"), ("{tmp}", "a directory"),
+                                          ("{tmp}/missing/m.npz", "does not exist")])
+def test_unwritable_out_fails_before_training(tmp_path, capsys, out, message):
+    code = main(["train", "softmax", "--data", "sample", "--epochs", "1", "--out",
+                 out.format(tmp=tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "--out" in err and message in err
+    assert "epoch 1" not in err
+
+
+def test_stage2_reports_stage1_validation_error_and_records_its_rule(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    assert main(["train", "softmax", "--data", "sample", "--epochs", "6", "--patience", "2",
+                 "--stage2", "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    _, extra = models.load(out, with_extra=True)
+    assert result["second_stage"] == extra["second_stage"] == "retrain"   # softmax's recipe
+    # the reported validation error is stage 1's best, not one measured on data that
+    # stage 2 trained on
+    ckpt_free = sorted(p.name for p in tmp_path.iterdir())
+    assert ckpt_free == ["m.npz"]
+    assert main(["train", "softmax", "--data", "sample", "--epochs", "6", "--patience", "2",
+                 "--out", str(tmp_path / "s1.npz"), "--json"]) == 0
+    stage1 = json.loads(capsys.readouterr().out)
+    assert result["valid_error"] == stage1["valid_error"]
+
+
+def test_l1_layers_do_not_select_the_l2_layers(tmp_path, capsys):
+    from argparse import Namespace
+
+    from advref.commands.train import decay_settings
+
+    args = Namespace(l1=0.01, l2=0.001, l1_layers=[0], l2_layers=None)
+    got = decay_settings(args, ("W0", "W1", "W2"))
+    assert got == {"l1": {"W0": 0.01}, "l2": {"W0": 0.001, "W1": 0.001, "W2": 0.001}}
+
+
+def test_alpha_without_a_defence_is_refused(tmp_path, capsys):
+    assert main(["train", "softmax", "--data", "sample", "--alpha", "0.3", "--out",
+                 str(tmp_path / "m.npz")]) == 2
+    assert "--alpha" in capsys.readouterr().err
