@@ -6,14 +6,14 @@ here relies on the model protocol (models.base), so a user's own model with
 imported only by minimal_perturbation, when it runs.
 """
 
-from .evaluate import error_rate, evaluate
-from .fgsm import fgsm, optimize_linear
-from .geometry import adversarial_subspace, cross_section, fgsm_plane, logit_path
-from .minimal import MinimalResult, linear_minimal_perturbation, minimal_perturbation
-from .noise import random_sign, random_uniform
-from .rubbish import rubbish_report, rubbish_samples
-from .train import train
-from .transfer import transfer
+from advref.analysis.geometry import adversarial_subspace, cross_section, fgsm_plane, logit_path
+from advref.analysis.metrics import error_rate, evaluate
+from advref.analysis.transferability import transfer
+from advref.attacks.fast_gradient import fgsm, optimize_linear
+from advref.attacks.minimal import MinimalResult, linear_minimal_perturbation, minimal_perturbation
+from advref.attacks.noise import random_sign, random_uniform
+from advref.attacks.rubbish import rubbish_report, rubbish_samples
+from advref.training.sgd import train
 
 __version__ = "0.1.0"
 

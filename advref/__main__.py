@@ -1,5 +1,5 @@
 import sys
 
-from advref.cli import main
+from advref.cli.parser import main
 
 sys.exit(main())

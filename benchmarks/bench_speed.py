@@ -6,7 +6,7 @@
 import json
 import sys
 
-from advref.bench import run, table
+from advref.tools.speed import run, table
 
 if __name__ == "__main__":
     result = run()

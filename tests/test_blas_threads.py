@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import scipy
 
-from advref.blas_threads import (
+from advref.attacks._blas_threads import (
     scipy_blas_single_thread,
     scipy_openblas_threads,
     wheel_library_folders,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import models
-from advref.cli import main
+from advref.cli.parser import main
 
 
 def test_gradcheck_all_models_pass(capsys):
@@ -72,7 +72,7 @@ def test_train_rejects_conflicting_defences(tmp_path, capsys):
 
 
 def test_bench_reports_fractions_of_the_matmul_rate():
-    from advref.bench import FLOPS, run
+    from advref.tools.speed import FLOPS, run
 
     assert 2.4e6 < FLOPS["forward"] < 2.5e6 and 5.4e6 < FLOPS["train_step"] < 5.6e6
     assert 4.8e6 < FLOPS["fgsm"] < 5.0e6

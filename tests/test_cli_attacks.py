@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from advref.cli import main
+from advref.cli.parser import main
 
 
 @pytest.fixture(scope="module")

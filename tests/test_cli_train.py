@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import models
-from advref.cli import main
+from advref.cli.parser import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LONG = ["train", "softmax", "--data", "sample", "--epochs", "400", "--patience", "1000"]
@@ -80,7 +80,7 @@ def test_stage2_reports_stage1_validation_error_and_records_its_rule(tmp_path, c
 def test_l1_layers_do_not_select_the_l2_layers(tmp_path, capsys):
     from argparse import Namespace
 
-    from advref.commands.train import decay_settings
+    from advref.cli.train import decay_settings
 
     args = Namespace(l1=0.01, l2=0.001, l1_layers=[0], l2_layers=None)
     got = decay_settings(args, ("W0", "W1", "W2"))

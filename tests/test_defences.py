@@ -7,10 +7,16 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from advref import error_rate, fgsm, train
-from advref.adversarial_logistic import adversarial_logistic, adversarial_logistic_loss
-from advref.gradcheck import compare, numeric_gradient
-from advref.objectives import adversarial, adversarial_error, noise
-from advref.vat import kl_from_scores, vat, vat_penalty, virtual_adversarial_perturbation
+from advref.tools.gradient_audit import compare, numeric_gradient
+from advref.training.closed_form_logistic import adversarial_logistic, adversarial_logistic_loss
+from advref.training.monitors import adversarial_error
+from advref.training.objectives import adversarial, noise
+from advref.training.virtual_adversarial import (
+    kl_from_scores,
+    vat,
+    vat_penalty,
+    virtual_adversarial_perturbation,
+)
 from models import MLP, LogisticRegression, SoftmaxRegression
 
 small = st.floats(-2, 2, allow_nan=False)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from advref.commands.gradcheck import SUITE, audit
-from advref.gradcheck import check_model, draw_instance, randomize_params
+from advref.cli.gradcheck import SUITE, audit
+from advref.tools.gradient_audit import check_model, draw_instance, randomize_params
 from models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 
 dims = st.integers(1, 6)

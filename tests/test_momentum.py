@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from advref.momentum import momentum_update, momentum_update_reference
-from advref.train import FEW_COLUMNS, limit_column_norms
+from advref.training.max_norm import FEW_COLUMNS, limit_column_norms
+from advref.training.momentum import momentum_update, momentum_update_reference
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from advref.cli import main
+from advref.cli.parser import main
 from advref.reproduce import reproduce
 from advref.reproduce.runner import Interrupted
 

@@ -10,9 +10,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from advref.checkpoint import CheckpointError
-from advref.objectives import adversarial
-from advref.train import train
+from advref.training.checkpoint import CheckpointError
+from advref.training.objectives import adversarial
+from advref.training.sgd import train
 from data_loaders import load_mnist_sample, train_valid_split
 from models import MaxoutMLP
 
@@ -59,7 +59,7 @@ def crashing(objective, after):
 def test_crash_then_resume_is_bit_identical(tmp_path, crash_after, every):
     """every=0: a checkpoint after every batch (mid-epoch resumes); 1e9: only at
     epoch ends (the crash loses the partial epoch, which is redone)."""
-    from advref.train import clean_objective
+    from advref.training.objectives import clean_objective
 
     reference, ref_history = uninterrupted()
     x, y, xv, yv = sample_split()
@@ -123,7 +123,7 @@ KILLED_RUN = textwrap.dedent("""
     import numpy as np
     sys.path[:0] = [{root!r}, {tests!r}]
     from test_resume import SETTINGS, sample_split, small_maxout
-    from advref.train import train
+    from advref.training.sgd import train
     x, y, xv, yv = sample_split()
     model = small_maxout()
     train(model, x, y, x_valid=xv, y_valid=yv, rng=5, log=None, checkpoint=sys.argv[1],

@@ -4,14 +4,14 @@ objectives and schedules."""
 import numpy as np
 import pytest
 
-from advref.objectives import objective_value
-from advref.second_stage import (
+from advref.training.objectives import clean_objective, objective_value
+from advref.training.second_stage import (
     continue_settings,
     continue_training,
     first_match,
     train_two_stage,
 )
-from advref.train import History, clean_objective, train
+from advref.training.sgd import History, train
 from data_loaders import gaussian_classes
 from models import SoftmaxRegression
 

@@ -1,5 +1,5 @@
 """`advref reproduce`: the paper's MNIST results and the lecture's benchmarks."""
 
-from .runner import reproduce
+from advref.reproduce.runner import reproduce
 
 __all__ = ["reproduce"]

@@ -26,12 +26,12 @@ from pathlib import Path
 import numpy as np
 
 import models
-from advref.objectives import adversarial, adversarial_error, noise
-from advref.recipes import build_model, get_recipe
-from advref.second_stage import continue_training, retrain
-from advref.train import History, train
-
-from .profiles import MODELS
+from advref.reproduce.profiles import MODELS
+from advref.training.monitors import adversarial_error
+from advref.training.objectives import adversarial, noise
+from advref.training.recipes import build_model, get_recipe
+from advref.training.second_stage import continue_training, retrain
+from advref.training.sgd import History, train
 
 # 1: first release; 2: piece-major maxout columns and bit-draw dropout masks.
 TRAINING_CODE = 2

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from advref.evaluate import evaluate
-from advref.fgsm import fgsm
-from advref.noise import random_sign
-from advref.rubbish import rubbish_report, rubbish_samples
-from advref.transfer import transfer
+from advref.analysis.metrics import evaluate
+from advref.analysis.transferability import transfer
+from advref.attacks.fast_gradient import fgsm
+from advref.attacks.noise import random_sign
+from advref.attacks.rubbish import rubbish_report, rubbish_samples
 
 EPS = 0.25
 ATTACK = {"eps": EPS, "norm": "inf", "clip": [0.0, 1.0], "labels": "true"}

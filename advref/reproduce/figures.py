@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from advref.fgsm import fgsm
-from advref.geometry import cross_section, fgsm_plane, logit_path
-from advref.rubbish import rubbish_samples
+from advref.analysis.geometry import cross_section, fgsm_plane, logit_path
+from advref.attacks.fast_gradient import fgsm
+from advref.attacks.rubbish import rubbish_samples
 
 
 def available():

@@ -7,11 +7,10 @@ import time
 
 import numpy as np
 
-from advref.geometry import adversarial_subspace
-from advref.minimal import minimal_perturbation
-from advref.rubbish import rubbish_report, rubbish_samples
-
-from .experiments import ATTACK, attacked
+from advref.analysis.geometry import adversarial_subspace
+from advref.attacks.minimal import minimal_perturbation
+from advref.attacks.rubbish import rubbish_report, rubbish_samples
+from advref.reproduce.experiments import ATTACK, attacked
 
 SUBSPACE = {"eps_l2": 5.0, "k": 50, "clip": [0.0, 1.0]}
 

@@ -18,12 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
+from advref.reproduce import experiments, figures, lecture, report
+from advref.reproduce.cache import ModelCache
+from advref.reproduce.context import Context, Data
+from advref.reproduce.profiles import MODELS, get_profile
 from data_loaders import find_mnist
-
-from . import experiments, figures, lecture, report
-from .cache import ModelCache
-from .context import Context, Data
-from .profiles import MODELS, get_profile
 
 
 class Interrupted(RuntimeError):

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fgsm import fgsm
-from .validation import as_generator, check_batch, check_eps, check_positive_int
+from advref._validation import as_generator, check_batch, check_eps, check_positive_int
+from advref.attacks.fast_gradient import fgsm
 
 SOURCES = ("standard-normal", "gaussian-fit")
 

@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 
 import models
+from advref.analysis.metrics import error_rate
+from advref.attacks.fast_gradient import fgsm
 from advref.datasets import DATA_CHOICES, default_data, load_data
-from advref.evaluate import error_rate
-from advref.fgsm import fgsm
-from advref.objectives import adversarial, noise
-from advref.recipes import RECIPES, build_model, get_recipe
 from advref.reproduce.cache import TRAINING_CODE, array_digest
-from advref.second_stage import RULES, train_two_stage
-from advref.train import train
-from advref.vat import vat
+from advref.training.objectives import adversarial, noise
+from advref.training.recipes import RECIPES, build_model, get_recipe
+from advref.training.second_stage import RULES, train_two_stage
+from advref.training.sgd import train
+from advref.training.virtual_adversarial import vat
 from data_loaders import train_valid_split
 from data_loaders.files import check_writable_target
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_generator, check_batch, check_clip, check_eps, check_inside
+from advref._validation import as_generator, check_batch, check_clip, check_eps, check_inside
 
 
 def _perturb(x, eps, rng, clip, draw):

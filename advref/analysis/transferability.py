@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fgsm import fgsm
+from advref.attacks.fast_gradient import fgsm
 
 
 def transfer(source_model, target_models, x, y, eps, *, norm=np.inf, clip=(0.0, 1.0)):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import (
+from advref._validation import (
     check_batch,
     check_clip,
     check_eps,

@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from advref._validation import check_eps
 from models.outputs import sigmoid, softplus
-
-from .validation import check_eps
 
 
 def adversarial_logistic_loss(model, x, y, eps):

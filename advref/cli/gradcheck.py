@@ -13,7 +13,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from advref.gradcheck import ATOL, RTOL, check_model, draw_instance, randomize_params
+from advref.tools.gradient_audit import ATOL, RTOL, check_model, draw_instance, randomize_params
 from models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 
 D, K, N = 7, 3, 4

@@ -21,19 +21,22 @@ products themselves); other alphas take two passes.
 Noise controls: the same mixture with x' = x + random signs (+-eps) or
 x' = x + U(-eps, eps), in place of x_adv (advref.noise).
 
-Monitors for early stopping: `adversarial_error(eps)` is the error on FGSM
-examples of the validation set, made against the model being monitored.
+`objective_value` measures an objective's value on data without updating
+anything (the continue rule of advref.training.second_stage stops on it).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .evaluate import error_rate
-from .fgsm import fgsm
-from .noise import random_sign, random_uniform
-from .train import clean_objective
-from .validation import check_clip, check_eps, check_norm
+from advref._validation import check_clip, check_eps, check_norm
+from advref.attacks.fast_gradient import fgsm
+from advref.attacks.noise import random_sign, random_uniform
+
+
+def clean_objective(model, x, y, rng):
+    """J(theta, x, y) in training mode (dropout on): (mean loss, grads)."""
+    return model.loss_and_grads(x, y, train=True, rng=rng)
 
 
 def mean_loss(model, x, y, rng):
@@ -114,13 +117,3 @@ def noise(kind="sign", eps=0.25, alpha=0.5, *, clip=(0.0, 1.0)):
     eps, clip = check_eps(eps), check_clip(clip)
     draw = draws[kind]
     return mixed_objective(lambda model, x, y, rng: draw(x, eps, rng, clip=clip), alpha)
-
-
-def adversarial_error(eps=0.25, *, norm=np.inf, clip=(0.0, 1.0)):
-    """A monitor: error on the FGSM examples (true labels) of the monitored data."""
-    eps, norm, clip = check_eps(eps), check_norm(norm), check_clip(clip)
-
-    def monitor(model, x, y):
-        return error_rate(model, fgsm(model, x, eps, y=y, norm=norm, clip=clip), y)
-
-    return monitor

@@ -32,8 +32,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .blas_threads import scipy_blas_single_thread
-from .validation import (
+from advref._validation import (
     check_batch,
     check_clip,
     check_inside,
@@ -41,6 +40,7 @@ from .validation import (
     check_norm,
     class_count,
 )
+from advref.attacks._blas_threads import scipy_blas_single_thread
 
 DEFAULTS = {"c_init": 1.0, "c_factor": 10.0, "max_scale": 12, "bisect_steps": 10,
             "maxiter": 300, "ftol": None, "gtol": None}

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from advref._validation import as_generator, check_eps, check_positive_int
 from models.outputs import log_softmax, softmax
-
-from .validation import as_generator, check_eps, check_positive_int
 
 
 def check_softmax_model(model):

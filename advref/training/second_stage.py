@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .objectives import objective_value
-from .train import History, clean_objective, train
+from advref.training.objectives import clean_objective, objective_value
+from advref.training.sgd import History, train
 
 RULES = ("continue", "retrain")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from advref.bench import FLOPS, run, table
+from advref.tools.speed import FLOPS, run, table
 
 DESCRIPTION = ("Measure the machine's float32/float64 matmul rate and, in the same run, the "
                "maxout model's forward, FGSM, training and adversarial-training examples/s at "

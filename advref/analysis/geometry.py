@@ -21,7 +21,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import as_generator, check_batch, check_eps, check_labels, check_positive_int
+from advref._validation import (
+    as_generator,
+    check_batch,
+    check_eps,
+    check_labels,
+    check_positive_int,
+)
 
 
 def logit_path(model, x, direction, eps_values):

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from advref.evaluate import evaluate
-from advref.fgsm import fgsm
-from advref.minimal import minimal_perturbation
-from advref.rubbish import SOURCES, rubbish_report, rubbish_samples
-from advref.transfer import transfer
+from advref.analysis.metrics import evaluate
+from advref.analysis.transferability import transfer
+from advref.attacks.fast_gradient import fgsm
+from advref.attacks.minimal import minimal_perturbation
+from advref.attacks.rubbish import SOURCES, rubbish_report, rubbish_samples
+from advref.cli._common import add_data_arguments, emit, load_model, norm_arg, test_data
 from data_loaders import load_mnist_sample
-
-from .common import add_data_arguments, emit, load_model, norm_arg, test_data
 
 CLIP = (0.0, 1.0)
 

@@ -1,4 +1,4 @@
-"""The `advref` command line: one subcommand per module in advref.commands.
+"""The `advref` command line: one subcommand per module in advref.cli.
 
 Results go to stdout (a table, or JSON with --json); progress goes to stderr.
 Bad arguments and data errors exit with status 2 and a one-line message.
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "Goodfellow, Shlens & Szegedy (ICLR 2015).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"advref.commands.{name}").register(sub)
+        importlib.import_module(f"advref.cli.{name}").register(sub)
     return parser
 
 

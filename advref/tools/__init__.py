@@ -1,0 +1,1 @@
+"""Tools for auditing advref itself: gradient checks and speed measurements."""
