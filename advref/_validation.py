@@ -1,4 +1,4 @@
-"""Validation of attack arguments; model inputs are checked by models.validation.
+"""advref's argument checks; the array checks themselves live in models.validation.
 
 Every check raises before any work, with a message that ends "..., got X instead."
 Attacks depend only on the model protocol, so x is checked without knowing
@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.validation import FLOAT_DTYPES, as_generator, check_positive_int  # noqa: F401
+from models.validation import (  # noqa: F401  (re-exported: one place for advref's checks)
+    FLOAT_DTYPES,
+    as_generator,
+    check_positive_int,
+    check_x,
+    check_y,
+)
 
 NORMS = {np.inf: np.inf, "inf": np.inf, 2: 2, "2": 2, 1: 1, "1": 1}
 
 
 def check_batch(x, name="x") -> np.ndarray:
-    """A non-empty 2-D float32/float64 array of finite values."""
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__} instead.")
-    if x.ndim != 2 or x.shape[0] == 0:
-        raise ValueError(f"{name} must be 2-D (n, d) with n >= 1, got shape {x.shape} instead.")
-    if x.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must be float32 or float64, got {x.dtype} instead.")
-    if not np.isfinite(x).all():
-        bad = int(np.count_nonzero(~np.isfinite(x)))
-        raise ValueError(f"{name} must be finite, got {bad} NaN or infinite values instead.")
-    return x
+    """A non-empty 2-D float32/float64 array of finite values, any width."""
+    return check_x(x, None, name=name)
 
 
 def check_eps(eps) -> float:
@@ -66,17 +63,11 @@ def check_inside(x, clip, name="x"):
 
 
 def check_labels(y, n, n_classes=None, name="y") -> np.ndarray:
-    """An (n,) integer array; in [0, n_classes) when the class count is known."""
+    """An (n,) integer array (lists are converted); in [0, n_classes) when the class
+    count is known."""
     if not isinstance(y, np.ndarray):
         y = np.asarray(y)
-    if y.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), got {y.shape} instead.")
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"{name} must hold integer class indices, got dtype {y.dtype} instead.")
-    if n_classes is not None and (y.min() < 0 or y.max() >= n_classes):
-        raise ValueError(f"{name} must be class indices in [0, {n_classes}), got values from "
-                         f"{y.min()} to {y.max()} instead.")
-    return y
+    return check_y(y, n, n_classes, name=name)
 
 
 def class_count(model, x=None):

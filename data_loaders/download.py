@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 from .idx import DataError, read_bytes
-from .mnist import FILES, SHA256, cache_dir, file_in
+from .mnist_files import FILES, SHA256, cache_dir, file_in
 
 DEFAULT_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",

@@ -9,28 +9,24 @@ decompressed content before it is parsed; a mismatch is an error.
 
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from .idx import DataError, parse_idx, read_bytes
-
-N_FEATURES = 784
-N_CLASSES = 10
-
-# SHA-256 of the decompressed IDX content (md5 of the same bytes match the
-# widely published MNIST values).
-SHA256 = {
-    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-}
-FILES = tuple(SHA256)
-FETCH_COMMAND = "advref data fetch"
+from .download import download_mnist
+from .idx import DataError, parse_idx
+from .mnist_files import (  # noqa: F401  (part of this module's interface)
+    FETCH_COMMAND,
+    FILES,
+    N_CLASSES,
+    N_FEATURES,
+    SHA256,
+    cache_dir,
+    candidate_dirs,
+    file_in,
+    find_mnist,
+    verified_bytes,
+)
 
 
 class Dataset(NamedTuple):
@@ -40,49 +36,6 @@ class Dataset(NamedTuple):
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
-
-
-def cache_dir() -> Path:
-    """The user cache folder for MNIST: $XDG_CACHE_HOME/advref/mnist."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "advref" / "mnist"
-
-
-def candidate_dirs(data_dir=None) -> list[Path]:
-    """The folders `load_mnist` looks in, in order."""
-    dirs = []
-    if data_dir is not None:
-        dirs.append(Path(data_dir))
-    if os.environ.get("ADVREF_DATA"):
-        dirs.append(Path(os.environ["ADVREF_DATA"]))
-    dirs.append(cache_dir())
-    return dirs
-
-
-def file_in(folder: Path, name: str) -> Path | None:
-    """The path of MNIST file `name` in `folder`, gzipped or raw, if present."""
-    for candidate in (folder / f"{name}.gz", folder / name):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def find_mnist(data_dir=None) -> Path | None:
-    """The first candidate folder that holds all four files, or None."""
-    for folder in candidate_dirs(data_dir):
-        if all(file_in(folder, name) for name in FILES):
-            return folder
-    return None
-
-
-def verified_bytes(path: Path, name: str) -> bytes:
-    """Decompressed content of `path`, checked against the digest of `name`."""
-    data = read_bytes(path)
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != SHA256[name]:
-        raise DataError(f"{path}: SHA-256 of the decompressed content does not match "
-                        f"{name}: expected {SHA256[name]}, got {digest}")
-    return data
 
 
 def not_found_error(data_dir=None) -> DataError:
@@ -112,8 +65,6 @@ def load_mnist(data_dir=None, *, download=False, dtype=np.float64) -> Dataset:
     """
     folder = find_mnist(data_dir)
     if folder is None and download:
-        from .download import download_mnist
-
         folder = download_mnist()
     if folder is None:
         raise not_found_error(data_dir)

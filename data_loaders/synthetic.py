@@ -12,14 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def as_generator(rng) -> np.random.Generator:
-    """A numpy Generator from a Generator or an int seed (None is refused: no unseeded draws)."""
-    if isinstance(rng, np.random.Generator) or (
-            isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
-        return np.random.default_rng(rng)
-    raise TypeError(f"rng must be a numpy Generator or an int seed, got {type(rng).__name__} "
-                    "instead.")
+from .seeding import as_generator
 
 
 def gaussian_classes(n, d, k, *, rng, separation=8.0, noise=1.0, dtype=np.float64):

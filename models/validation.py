@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from data_loaders.seeding import as_generator  # noqa: F401  (re-exported)
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -19,16 +21,25 @@ def check_float_dtype(dtype) -> np.dtype:
     return dtype
 
 
-def check_x(x, n_features: int, dtype=None, name="x") -> np.ndarray:
-    """x as an (n, n_features) float array with n >= 1 and finite values.
+def _check_array(a, name):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(a).__name__} instead.")
+    if type(a) is not np.ndarray:      # np.matrix, masked arrays: their arithmetic differs
+        raise TypeError(f"{name} must be a plain numpy array, got {type(a).__name__} instead "
+                        f"(convert with np.asarray({name})).")
+
+
+def check_x(x, n_features=None, dtype=None, name="x") -> np.ndarray:
+    """x as an (n, n_features) float array with n >= 1 and finite values; any width
+    when n_features is None.
 
     With `dtype`, x must already have it: models do not silently cast.
     """
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(x).__name__} instead.")
+    _check_array(x, name)
+    width = "d" if n_features is None else n_features
     if x.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n, {n_features}), got shape {x.shape} instead.")
-    if x.shape[1] != n_features:
+        raise ValueError(f"{name} must be 2-D (n, {width}), got shape {x.shape} instead.")
+    if n_features is not None and x.shape[1] != n_features:
         raise ValueError(f"{name} must have {n_features} features per row, got shape {x.shape} "
                          "instead.")
     if x.shape[0] == 0:
@@ -45,15 +56,19 @@ def check_x(x, n_features: int, dtype=None, name="x") -> np.ndarray:
     return x
 
 
-def check_y(y, n: int, n_classes: int, name="y") -> np.ndarray:
-    """y as an (n,) integer array of class indices in [0, n_classes)."""
-    if not isinstance(y, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(y).__name__} instead.")
+def check_y(y, n: int, n_classes=None, name="y") -> np.ndarray:
+    """y as an (n,) integer array of class indices in [0, n_classes) (any
+    non-negative index when n_classes is None). One-hot labels are refused."""
+    _check_array(y, name)
+    if y.ndim == 2 and y.shape[0] == n:
+        raise ValueError(f"{name} must be class indices of shape ({n},), got shape {y.shape} "
+                         f"instead (one-hot labels? use {name}.argmax(axis=1)).")
     if y.ndim != 1 or len(y) != n:
         raise ValueError(f"{name} must have shape ({n},), got {y.shape} instead.")
     if y.dtype.kind not in "iu":
         raise TypeError(f"{name} must hold integer class indices, got dtype {y.dtype} instead.")
-    if n and (y.min() < 0 or y.max() >= n_classes):
+    high = n_classes if n_classes is not None else np.iinfo(np.int64).max
+    if n and (y.min() < 0 or y.max() >= high):
         raise ValueError(f"{name} must be class indices in [0, {n_classes}), got values from "
                          f"{y.min()} to {y.max()} instead.")
     return y
@@ -71,13 +86,3 @@ def check_probability(value, name, allow_zero=False) -> float:
         interval = "[0, 1]" if allow_zero else "(0, 1]"
         raise ValueError(f"{name} must be in {interval}, got {value!r} instead.")
     return float(value)
-
-
-def as_generator(rng) -> np.random.Generator:
-    """A numpy Generator from a Generator or an int seed."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be a numpy Generator or an int seed, got {type(rng).__name__} "
-                    "instead.")
