@@ -76,3 +76,12 @@ def class_count(model, x=None):
     if k is None and x is not None:
         k = model.predict_proba(x[:1]).shape[1]
     return k
+
+
+def require_methods(model, names, who):
+    """Name the first protocol method (models.base) that `model` lacks, for `who`."""
+    for name in names:
+        if not callable(getattr(model, name, None)):
+            raise TypeError(f"{who} needs a model with {', '.join(names)} (models.base), got a "
+                            f"{type(model).__name__} without {name} instead.")
+    return model

@@ -26,10 +26,9 @@ import numpy as np
 
 
 class ReLU:
-    name = "relu"
+    """h = max(z, 0); dz = dh * [z > 0] (the subgradient 0 is taken at z = 0)."""
 
-    def out_width(self, width):
-        return width
+    name = "relu"
 
     def forward(self, z):
         return np.maximum(z, 0), z
@@ -42,10 +41,9 @@ class ReLU:
 
 
 class Tanh:
-    name = "tanh"
+    """h = tanh(z); dz = dh * (1 - h^2), from the cached h."""
 
-    def out_width(self, width):
-        return width
+    name = "tanh"
 
     def forward(self, z):
         h = np.tanh(z)
@@ -74,13 +72,12 @@ def maxout_backward_reference(z, dh, pieces):
 
 
 class Maxout:
+    """h_j = max_r z[:, r*u + j] over p pieces (piece-major columns; module docstring)."""
+
     name = "maxout"
 
     def __init__(self, pieces):
         self.pieces = pieces
-
-    def out_width(self, width):
-        return width // self.pieces
 
     def forward(self, z):
         n, width = z.shape
@@ -91,18 +88,23 @@ class Maxout:
         return h, (pieces, h)
 
     def backward(self, dh, cache):
-        # Every maximal piece, by one broadcast comparison: it is the winner whenever
-        # the maximum is unique, i.e. when exactly n*u entries are maximal. Only
-        # then is a tie present, and the exact first-winner rule is applied.
+        """dz[:, r*u + j] = dh[:, j] if piece r is unit j's first maximal piece, else 0.
+
+        winner[i, r, j] = [z_i[r*u + j] == h_i[j]] marks every maximal piece. When
+        each unit has a unique maximum (exactly n*u marks), that is the winner.
+        Otherwise a tie is present, and the marks are thinned to the first maximal
+        piece, in place: walking r upward, a mark survives only if no earlier piece
+        of its unit was already taken.
+        """
         pieces, h = cache
-        maximal = pieces == h[:, None, :]
-        if np.count_nonzero(maximal) > h.size:
+        winner = pieces == h[:, None, :]
+        if np.count_nonzero(winner) > h.size:
             taken = np.zeros(h.shape, bool)
             for r in range(self.pieces):
-                wins = maximal[:, r]
+                wins = winner[:, r]          # a view: editing it edits winner
                 wins &= ~taken
                 taken |= wins
-        dz = maximal * dh[:, None, :]
+        dz = winner * dh[:, None, :]
         return dz.reshape(len(dz), -1)
 
     def kink_distance(self, cache):

@@ -12,6 +12,18 @@ A subclass defines `params`, `output` (an output kind from models.outputs),
 
 The cache is returned, never stored on the model, so two forwards before one
 backward never interfere.
+
+What each part of advref needs from a model (a user's own model implements
+just these; a missing one is named in a TypeError):
+
+    fgsm, minimal_perturbation, adversarial_subspace   loss_grad, predict, predict_proba
+    rubbish_report, evaluate, error_rate, transfer    predict, predict_proba
+    logit_path                                        forward (eval-mode scores)
+    vat (virtual adversarial training)                forward, backward, loss_and_grads
+    train and the training objectives                 params, weight_names, max_col_norm,
+                                                      check_input, loss_and_grads
+                                                      (mean_loss when present, for speed)
+    adversarial_logistic_loss                         a LogisticRegression
 """
 
 from __future__ import annotations

@@ -36,6 +36,14 @@ def recipe_dropout(n_layers):
 
 
 class MaxoutMLP(FeedForward):
+    """784 -> maxout(units[0] x pieces) -> ... -> softmax(n_classes), the paper's
+    permutation-invariant MNIST network (module docstring for the rules).
+
+    Defaults are the published recipe: two layers of 240 units x 5 pieces,
+    dropout keeping the input with p .8 and later inputs with p .5 (scaled x2),
+    max column norm 1.9365, weights uniform(-irange, irange), biases 0.
+    """
+
     def __init__(self, n_features=784, n_classes=10, *, units=(240, 240), pieces=5,
                  include_probs="recipe", scales="recipe",
                  max_col_norm=RECIPE_MAX_COL_NORM, irange=0.005, rng=0, dtype=np.float64):

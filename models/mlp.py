@@ -20,6 +20,8 @@ ACTIVATIONS = {"relu": (ReLU, np.sqrt(2.0)), "tanh": (Tanh, 1.0)}
 
 
 class MLP(FeedForward):
+    """n_features -> hidden ReLU or tanh layers -> softmax (module docstring)."""
+
     def __init__(self, n_features=784, n_classes=10, *, hidden=(800, 800), activation="relu",
                  include_probs=None, scales=None, max_col_norm=None, rng=0, dtype=np.float64):
         if activation not in ACTIVATIONS:

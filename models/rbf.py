@@ -30,6 +30,10 @@ from .validation import as_generator, check_float_dtype, check_positive_int, che
 
 
 class RBFNetwork(Model):
+    """One unnormalised Gaussian bump per class, p_k(x) = exp(-q_k(x)), trained one
+    class against the rest (module docstring). Centres start at center_init plus
+    N(0, center_noise^2) noise, widths gamma at gamma_init (or init_centers)."""
+
     weight_names = ()
 
     def __init__(self, n_features=784, n_classes=10, *, gamma_init=0.05, center_init=0.5,

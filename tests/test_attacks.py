@@ -11,6 +11,7 @@ from advref import (
     fgsm,
     fgsm_plane,
     logit_path,
+    minimal_perturbation,
     random_sign,
     random_uniform,
     rubbish_report,
@@ -118,6 +119,11 @@ class UsersOwnModel:
         p[np.arange(len(y)), y] -= 1
         return losses, p @ self.A.T
 
+
+
+class UsersModelWithScores(UsersOwnModel):
+    """The same model exposing its scores, as logit_path needs."""
+
     def forward(self, x, *, train=False, rng=None):
         return x @ self.A, None
 
@@ -128,8 +134,27 @@ def test_a_users_model_plugs_in():
     y = model.predict(x)
     x_adv = fgsm(model, x, 0.3, y=y)
     assert (model.predict(x_adv) != y).mean() > 0
-    assert logit_path(model, x, np.sign(x_adv - x), [0, 0.1]).shape == (2, 8, 3)
+    # FGSM's step is eps * sign(dL/dx), with dL/dx = (softmax(xA) - onehot(y)) A^T
+    p = model.predict_proba(x)
+    p[np.arange(len(y)), y] -= 1
+    np.testing.assert_allclose(x_adv, np.clip(x + 0.3 * np.sign(p @ model.A.T), 0, 1))
     assert adversarial_subspace(model, x, y, 1.0, 5).shape == (8,)
+    with pytest.raises(TypeError, match="logit_path needs .*forward"):
+        logit_path(model, x, np.sign(x_adv - x), [0, 0.1])
+    path = logit_path(UsersModelWithScores(), x, np.sign(x_adv - x), [0, 0.1])
+    np.testing.assert_allclose(path[1], (x + 0.1 * np.sign(x_adv - x)) @ model.A)
+
+
+def test_a_model_missing_a_protocol_method_is_named():
+    class NoGradient:
+        def predict(self, x):
+            return np.zeros(len(x), int)
+
+    x, y = batch()
+    with pytest.raises(TypeError, match="fgsm needs .*without loss_grad"):
+        fgsm(NoGradient(), x, 0.1, y=y)
+    with pytest.raises(TypeError, match="minimal_perturbation needs"):
+        minimal_perturbation(NoGradient(), x[:1])
 
 
 @pytest.mark.parametrize("control", [random_sign, random_uniform])

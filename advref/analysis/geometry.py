@@ -27,11 +27,16 @@ from advref._validation import (
     check_eps,
     check_labels,
     check_positive_int,
+    require_methods,
 )
 
 
 def logit_path(model, x, direction, eps_values):
-    """Scores (len(eps_values), n, k) along x + e * direction (no clipping)."""
+    """Scores (len(eps_values), n, k) along x + e * direction (no clipping).
+
+    Needs model.forward: the scores (logits) themselves, which the three-method
+    protocol (loss_grad, predict, predict_proba) does not expose."""
+    require_methods(model, ("forward",), "logit_path")
     x = check_batch(x)
     direction = np.broadcast_to(np.asarray(direction, dtype=x.dtype), x.shape)
     eps_values = np.asarray(eps_values, dtype=x.dtype).reshape(-1)
@@ -79,7 +84,9 @@ def gaas_directions(grad, k, rng):
 
 def adversarial_subspace(model, x, y, eps, k, *, clip=None, rng=0):
     """For each example, how many of k orthogonal gradient-aligned L2 steps of size
-    eps are misclassified. Returns an (n,) int array."""
+    eps are misclassified. Returns an (n,) int array. Needs model.loss_grad and
+    model.predict."""
+    require_methods(model, ("loss_grad", "predict"), "adversarial_subspace")
     x = check_batch(x)
     eps, k = check_eps(eps), check_positive_int(k, "k")
     if k > x.shape[1]:

@@ -29,6 +29,7 @@ from advref._validation import (
     check_labels,
     check_norm,
     class_count,
+    require_methods,
 )
 
 
@@ -61,7 +62,10 @@ def fgsm(model, x, eps, *, y=None, norm=np.inf, targeted=False, clip=(0.0, 1.0))
 
     y: true labels (untargeted) or target classes (targeted=True); None uses the
     model's predictions (untargeted only). clip: (low, high) box for x_adv, or None.
+
+    Needs model.loss_grad (and model.predict when y is not given).
     """
+    require_methods(model, ("loss_grad",) if y is not None else ("loss_grad", "predict"), "fgsm")
     x = check_batch(x)
     eps, norm, clip = check_eps(eps), check_norm(norm), check_clip(clip)
     check_inside(x, clip)

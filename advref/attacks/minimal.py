@@ -39,6 +39,7 @@ from advref._validation import (
     check_labels,
     check_norm,
     class_count,
+    require_methods,
 )
 from advref.attacks._blas_threads import scipy_blas_single_thread
 
@@ -137,7 +138,10 @@ def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), cand
     other than y (or the model's prediction when y is None), or the `candidates`
     highest-scoring ones, is tried and the smallest success kept. options override
     DEFAULTS (ftol/gtol None: by dtype, see TOLERANCES).
+
+    Needs model.loss_grad, model.predict and model.predict_proba.
     """
+    require_methods(model, ("loss_grad", "predict", "predict_proba"), "minimal_perturbation")
     x = check_batch(x)
     clip = check_clip(clip)
     check_inside(x, clip)

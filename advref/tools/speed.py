@@ -73,12 +73,6 @@ def matmul_reference(dtype, n=2048):
     return (lambda: a @ b), 2 * n**3
 
 
-def matmul_rate(dtype, n=2048):
-    """FLOP/s of an (n, n) @ (n, n) product: 2 n^3 / best time."""
-    product, flops = matmul_reference(dtype, n)
-    return flops / best_seconds(product, repeat=3)
-
-
 def paired_median(fn, reference, rounds=7, min_time=0.25):
     """(seconds of fn, seconds of reference) from the round, of `rounds` alternating
     ones, whose ratio reference/fn is the median."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from advref._validation import as_generator, check_eps, check_positive_int
+from advref._validation import as_generator, check_eps, check_positive_int, require_methods
 from models.outputs import log_softmax, softmax
 
 
@@ -48,7 +48,11 @@ def unit_rows(v):
 
 
 def virtual_adversarial_perturbation(model, x, *, eps, xi=1e-6, iterations=1, rng=0):
-    """r_vadv (n, d) of L2 norm eps per row, by power iteration (module docstring)."""
+    """r_vadv (n, d) of L2 norm eps per row, by power iteration (module docstring).
+
+    Needs model.forward and model.backward: the KL is taken on the scores, and its
+    input gradient back-propagated from them."""
+    require_methods(model, ("forward", "backward"), "virtual adversarial training")
     check_softmax_model(model)
     eps, xi = check_eps(eps), check_eps(xi)
     iterations = check_positive_int(iterations, "iterations")
