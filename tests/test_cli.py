@@ -13,7 +13,7 @@ def test_gradcheck_all_models_pass(capsys):
     assert main(["gradcheck"]) == 0
     out = capsys.readouterr().out
     assert "0 failed" in out
-    for name in ("logistic", "softmax", "maxout", "mlp-relu", "mlp-tanh", "rbf"):
+    for name in ("logistic", "softmax", "maxout", "relu", "tanh", "rbf"):
         assert name in out
 
 

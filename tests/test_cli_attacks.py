@@ -1,11 +1,16 @@
 """The attack commands end to end, on models trained on the bundled sample."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
+import models
+from advref import __version__, evaluate, fgsm, rubbish_report, rubbish_samples, transfer
 from advref.cli.parser import main
+from data_loaders import load_mnist_sample
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +37,24 @@ def test_attack(trained, capsys):
     assert out["adversarial"]["error"] > out["clean"]["error"] + 0.3
     targeted = run_json(capsys, ["attack", str(trained["softmax"]), "--targeted", "3",
                                  "--n", "100", "--norm", "2", "--eps", "3"])
-    assert 0 <= targeted["target_rate"] <= 1 and targeted["norm"] == 2
+    assert targeted["norm"] == 2
+    # the CLI's numbers are the library's on the same 100 test images: an L2 step of
+    # 3 against softmax's input gradient of the loss of class 3, by hand
+    model = models.load(trained["softmax"])
+    d = load_mnist_sample(dtype=np.float32)
+    x, y = d.x_test[:100], d.y_test[:100]
+    W, b = model.params["W"].astype(np.float64), model.params["b"].astype(np.float64)
+    z = x @ W + b
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[:, 3] -= 1
+    g = p @ W.T
+    step = -3 * g / np.linalg.norm(g, axis=1, keepdims=True)
+    reached = ((np.clip(x + step, 0, 1) @ W + b).argmax(1) == 3).mean()
+    assert targeted["target_rate"] == pytest.approx(reached, abs=0.011)   # one image's rounding
+    lib = fgsm(model, x, 3.0, y=np.full(100, 3), norm=2, targeted=True)
+    assert targeted["target_rate"] == np.mean(model.predict(lib) == 3)
+    assert targeted["adversarial"] == evaluate(model, lib, y)
 
 
 def test_minimal(trained, capsys):
@@ -46,14 +68,40 @@ def test_rubbish(trained, capsys):
     out = run_json(capsys, ["rubbish", str(trained["rbf"]), "--samples", "500",
                             "--source", "standard-normal", "--eps", "0.25", "--target", "5"])
     assert out["n"] == 500 and len(out["class_histogram"]) == 10
-    assert 0 <= out["target_rate"] <= 1
+    model = models.load(trained["rbf"])
+    samples = rubbish_samples(500, source="standard-normal", rng=0, dtype=model.dtype,
+                              x_train=np.zeros((1, 784), model.dtype))
+    expected = rubbish_report(model, samples, eps=0.25, target=5)
+    assert out["target_rate"] == expected["target_rate"]
+    assert out["fooled_rate"] == expected["fooled_rate"]
+
+
+def test_rubbish_fits_the_gaussian_to_the_chosen_data_and_n(trained, capsys):
+    step = ["--eps", "0.05", "--target", "5"]
+    out = run_json(capsys, ["rubbish", str(trained["softmax"]), "--samples", "300",
+                            "--data", "sample", "--n", "250", *step])
+    assert out["fit_on"] == "sample training images (250)"
+    model = models.load(trained["softmax"])
+    x_fit = load_mnist_sample(dtype=model.dtype).x_train[:250]
+    expected = rubbish_report(model, rubbish_samples(300, x_train=x_fit, rng=0), eps=0.05,
+                              target=5)
+    assert out["target_rate"] == expected["target_rate"]
+    other = run_json(capsys, ["rubbish", str(trained["softmax"]), "--samples", "300",
+                              "--data", "sample", "--n", "50", *step])
+    assert other["fit_on"] == "sample training images (50)"
+    assert other["target_rate"] != out["target_rate"]      # another fit, other samples
 
 
 def test_transfer(trained, capsys):
     out = run_json(capsys, ["transfer", str(trained["softmax"]), str(trained["rbf"]),
                             "--n", "200"])
     target = out["targets"][str(trained["rbf"])]
-    assert 0 <= target["error"] <= 1 and len(out["models"]) == 2
+    assert len(out["models"]) == 2
+    source, rbf = models.load(trained["softmax"]), models.load(trained["rbf"])
+    d = load_mnist_sample(dtype=source.dtype)
+    expected = transfer(source, {"t": rbf}, d.x_test[:200], d.y_test[:200], 0.25)
+    for key, value in expected["targets"]["t"].items():
+        assert target[key] == (None if value != value else value), key
 
 
 def test_attack_bad_input(trained, tmp_path, capsys):
@@ -65,3 +113,33 @@ def test_attack_bad_input(trained, tmp_path, capsys):
     assert "not an advref model file" in capsys.readouterr().err
     assert main(["attack", str(trained["softmax"]), "--data", "binary37-sample"]) == 2
     assert "10 classes" in capsys.readouterr().err
+
+
+def test_version_and_help_texts():
+    out = subprocess.run([sys.executable, "-m", "advref", "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == f"advref {__version__}"
+    helps = subprocess.run([sys.executable, "-m", "advref", "minimal", "--help"],
+                           capture_output=True, text=True, check=True).stdout
+    flat = " ".join(helps.split())
+    assert "(default: 20)" in flat and "(default: all)" not in flat
+
+
+def test_gradcheck_names_are_trains_and_unknown_names_are_clear(capsys):
+    assert main(["gradcheck", "relu"]) == 0
+    assert main(["gradcheck", "mlp-relu"]) == 2
+    err = capsys.readouterr().err
+    assert "mlp-relu" in err and "[]" not in err and "relu, tanh" in err
+
+
+def test_model_sha256_ignores_timing_metadata(trained, tmp_path, capsys):
+    model, extra = models.load(trained["softmax"], with_extra=True)
+    copy = tmp_path / "copy.npz"
+    models.save(model, copy, extra=dict(extra, seconds=extra["seconds"] + 99.0))
+    a = run_json(capsys, ["attack", str(trained["softmax"]), "--n", "10"])
+    b = run_json(capsys, ["attack", str(copy), "--n", "10"])
+    assert a["model"]["sha256"] == b["model"]["sha256"]
+    model.params["b"][0] += 1
+    models.save(model, copy, extra=extra)
+    assert run_json(capsys, ["attack", str(copy), "--n", "10"])["model"]["sha256"] != \
+        a["model"]["sha256"]

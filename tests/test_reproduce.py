@@ -83,3 +83,21 @@ def test_jobs_path_reuses_the_cache(run, capsys):
     again = json.loads(capsys.readouterr().out)
     assert again["trained_this_run"] == []
     assert [r["measured"] for r in again["rows"]] == [r["measured"] for r in result["rows"]]
+
+
+def test_attack_on_a_cached_model_uses_the_data_it_was_trained_on(run, capsys):
+    out, result, _, _ = run
+    path = result["models"]["softmax"]["file"]
+    capsys.readouterr()
+    assert main(["attack", path, "--n", "10", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == "sample"
+
+
+def test_results_json_is_strict(run):
+    out, _, _, _ = run
+    text = (out / "results.json").read_text()
+
+    def refuse(token):
+        raise ValueError(f"non-standard JSON token {token}")
+
+    json.loads(text, parse_constant=refuse)

@@ -2,34 +2,28 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 import numpy as np
 
 import models
+from advref import _json as strict_json
 from advref.datasets import DATA_CHOICES, default_data, load_data
 
 
-def file_digest(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def load_model(path):
-    """(model, description) where description names the file, its digest and class."""
+    """(model, description): the file, the SHA-256 of its parameters and config
+    (models.params_digest: equal for bit-identical models, whatever metadata such
+    as timings the file also holds), its class and the data it was trained on."""
     model, extra = models.load(path, with_extra=True)
-    return model, {"file": str(path), "sha256": file_digest(path), "class": type(model).__name__,
-                   "trained_on": extra.get("data"), "extra": extra}
+    return model, {"file": str(path), "sha256": models.params_digest(model),
+                   "class": type(model).__name__, "trained_on": extra.get("data"),
+                   "extra": extra}
 
 
-def add_data_arguments(p):
+def add_data_arguments(p, n_default=None, what="test"):
     p.add_argument("--data", choices=DATA_CHOICES,
-                   help="test data (default: what the model was trained on)")
-    p.add_argument("--n", type=int, help="use the first N test examples (default: all)")
+                   help=f"{what} data (default: what the model was trained on)")
+    p.add_argument("--n", type=int, help=f"use the first N {what} examples (default: "
+                   f"{'all' if n_default is None else n_default})")
     p.add_argument("--seed", type=int, default=0, help="seed for any random draw")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
@@ -48,17 +42,31 @@ def test_data(args, model, description):
     return x, y, data
 
 
+def training_data(args, model, description):
+    """(x_train[:n], data name): the training images of --data (default: the model's)."""
+    data = args.data or description["trained_on"] or default_data(model.n_classes == 2)
+    x, _, _, _, n_classes = load_data(data, model.dtype)
+    if n_classes != model.n_classes:
+        raise ValueError(f"the model has {model.n_classes} classes, --data {data} has "
+                         f"{n_classes}.")
+    if args.n is not None:
+        if args.n < 1:
+            raise ValueError(f"--n must be >= 1, got {args.n} instead.")
+        x = x[:args.n]
+    return x, data
+
+
 def emit(args, result, lines):
     """Print JSON, or the text lines followed by the reproduction parameters."""
     if args.json:
-        print(json.dumps(result, indent=2, default=float))
+        print(strict_json.dumps(result, indent=2))
         return
     for line in lines:
         print(line)
     params = {k: v for k, v in result.items() if k in ("eps", "norm", "clip", "targeted",
                                                          "target", "seed", "data", "n",
                                                          "source", "settings")}
-    print("reproduce with: " + json.dumps(params, default=float))
+    print("reproduce with: " + strict_json.dumps(params))
     for m in result.get("models", [result.get("model")]):
         if m:
             print(f"  model {m['file']} sha256 {m['sha256']} ({m['class']})")

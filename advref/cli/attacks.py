@@ -9,17 +9,24 @@ from advref.analysis.transferability import transfer
 from advref.attacks.fast_gradient import fgsm
 from advref.attacks.minimal import minimal_perturbation
 from advref.attacks.rubbish import SOURCES, rubbish_report, rubbish_samples
-from advref.cli._common import add_data_arguments, emit, load_model, norm_arg, test_data
-from data_loaders import load_mnist_sample
+from advref.cli._common import (
+    add_data_arguments,
+    emit,
+    load_model,
+    norm_arg,
+    test_data,
+    training_data,
+)
 
 CLIP = (0.0, 1.0)
 
 
-def model_command(sub, name, run, help, description, model_metavar="MODEL.npz", **defaults):
+def model_command(sub, name, run, help, description, model_metavar="MODEL.npz",
+                  n_default=None, data_role="test", **defaults):
     """A subcommand taking a model file, with the shared data arguments."""
     p = sub.add_parser(name, help=help, description=description)
-    p.add_argument("model_file", metavar=model_metavar)
-    add_data_arguments(p)
+    p.add_argument("model_file", metavar=model_metavar, help="a model saved by advref train")
+    add_data_arguments(p, n_default, data_role)
     p.set_defaults(run=run, **defaults)
     return p
 
@@ -29,7 +36,7 @@ def register(sub):
                       "fast gradient method error rate of a saved model",
                       "Error and confidence of MODEL on its test data perturbed by the fast "
                       "gradient method (clipped to [0, 1]).")
-    p.add_argument("--eps", type=float, default=0.25)
+    p.add_argument("--eps", type=float, default=0.25, help="perturbation size (default .25)")
     p.add_argument("--norm", type=norm_arg, default=np.inf, choices=[np.inf, 2, 1],
                    help="inf (sign method), 2 or 1")
     p.add_argument("--targeted", type=int, metavar="CLASS", help="move toward CLASS")
@@ -37,24 +44,28 @@ def register(sub):
     p = model_command(sub, "minimal", run_minimal,
                       "smallest misclassified perturbations by L-BFGS-B",
                       "Szegedy's box-constrained L-BFGS search for the smallest L2 perturbation "
-                      "classified as a target (or as any wrong class); --n defaults to 20.",
-                      n_default=20)
+                      "classified as a target (or as any wrong class), on the first --n test "
+                      "images.", n_default=20)
     p.add_argument("--target", type=int, help="target class (default: untargeted)")
 
     p = model_command(sub, "rubbish", run_rubbish, "rubbish-class (fooling) samples",
                       "Rate at which any class gets probability > .5 on samples of no class; "
-                      "with --eps and --target, after one FGSM step toward the target.")
-    p.add_argument("--source", choices=SOURCES, default="gaussian-fit")
-    p.add_argument("--samples", type=int, default=10_000)
-    p.add_argument("--eps", type=float)
-    p.add_argument("--target", type=int)
+                      "with --eps and --target, after one FGSM step toward the target. The "
+                      "Gaussian is fitted to the first --n training images of --data.",
+                      data_role="training")
+    p.add_argument("--source", choices=SOURCES, default="gaussian-fit",
+                   help="gaussian-fit: N(mean, cov of the training images); standard-normal: "
+                        "N(0, I)")
+    p.add_argument("--samples", type=int, default=10_000, help="rubbish samples (10,000)")
+    p.add_argument("--eps", type=float, help="size of one FGSM step toward --target")
+    p.add_argument("--target", type=int, help="class the step moves toward")
 
     p = model_command(sub, "transfer", run_transfer,
                       "other models' error on one model's FGSM examples",
                       "Each TARGET's error on SOURCE's FGSM examples, and how often it picks "
                       "SOURCE's wrong class.", model_metavar="SOURCE.npz")
-    p.add_argument("targets", nargs="+", metavar="TARGET.npz")
-    p.add_argument("--eps", type=float, default=0.25)
+    p.add_argument("targets", nargs="+", metavar="TARGET.npz", help="models to transfer to")
+    p.add_argument("--eps", type=float, default=0.25, help="FGSM eps on SOURCE (default .25)")
 
 
 def run_attack(args):
@@ -100,12 +111,16 @@ def run_minimal(args):
 
 def run_rubbish(args):
     model, desc = load_model(args.model_file)
-    x_train = load_mnist_sample(dtype=model.dtype).x_train if args.source == "gaussian-fit" \
-        else np.zeros((1, model.n_features), model.dtype)
+    if args.samples < 1:
+        raise ValueError(f"--samples must be >= 1, got {args.samples} instead.")
+    if args.source == "gaussian-fit":
+        x_train, data = training_data(args, model, desc)
+        fit_on = f"{data} training images ({len(x_train)})"
+    else:
+        x_train, fit_on = np.zeros((1, model.n_features), model.dtype), None
     samples = rubbish_samples(args.samples, source=args.source, x_train=x_train, rng=args.seed)
     report = rubbish_report(model, samples, eps=args.eps, target=args.target)
-    result = {"model": desc, "source": args.source, "fit_on": "bundled sample (2,000 images)"
-              if args.source == "gaussian-fit" else None, "seed": args.seed,
+    result = {"model": desc, "source": args.source, "fit_on": fit_on, "seed": args.seed,
               "eps": args.eps, "target": args.target, **report}
     conf = report["mean_confidence_fooled"]
     conf_text = "none fooled" if np.isnan(conf) else f"mean confidence {conf:.1%}"

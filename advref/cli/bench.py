@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+from advref import _json as strict_json
 from advref.tools.speed import FLOPS, run, table
 
 DESCRIPTION = ("Measure the machine's float32/float64 matmul rate and, in the same run, the "
@@ -24,5 +23,5 @@ def register(sub):
 
 def run_command(args) -> int:
     result = run(tuple(args.batch), tuple(args.dtype))
-    print(json.dumps(result, indent=2) if args.json else table(result))
+    print(strict_json.dumps(result, indent=2) if args.json else table(result))
     return 0

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+from advref import _json as strict_json
 from data_loaders import DataError, candidate_dirs, find_mnist, sample_available
 from data_loaders.download import DEFAULT_MIRRORS, download_mnist
 from data_loaders.mnist import FILES, file_in, verified_bytes
@@ -50,7 +49,7 @@ def run_info(args) -> int:
     report = mnist_report(args.data_dir)
     ok = report["found"] is not None and all(f["verified"] for f in report["files"].values())
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(strict_json.dumps(report, indent=2))
         return 0 if ok else 1
     print("looked in (in order):")
     for d in report["looked_in"]:

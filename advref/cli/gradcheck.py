@@ -8,11 +8,11 @@ Exits 1 if any array exceeds the tolerance.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 
 import numpy as np
 
+from advref import _json as strict_json
 from advref.tools.gradient_audit import ATOL, RTOL, check_model, draw_instance, randomize_params
 from models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 
@@ -23,8 +23,8 @@ SUITE = {
     "logistic": lambda: LogisticRegression(D),
     "softmax": lambda: SoftmaxRegression(D, K),
     "maxout": lambda: MaxoutMLP(D, K, units=(3, 4), pieces=3, **DROPOUT),
-    "mlp-relu": lambda: MLP(D, K, hidden=(5, 4), activation="relu", **DROPOUT),
-    "mlp-tanh": lambda: MLP(D, K, hidden=(5, 4), activation="tanh"),
+    "relu": lambda: MLP(D, K, hidden=(5, 4), activation="relu", **DROPOUT),
+    "tanh": lambda: MLP(D, K, hidden=(5, 4), activation="tanh"),
     "rbf": lambda: RBFNetwork(D, K),
 }
 
@@ -48,17 +48,22 @@ def register(sub):
                        description="Compare every parameter and input gradient of every model "
                                    "with central finite differences in float64; exit 1 if any "
                                    f"element exceeds |a - n| <= {ATOL} + {RTOL} * max(|a|, |n|).")
-    p.add_argument("models", nargs="*", metavar="MODEL", choices=[[], *SUITE],
-                   help=f"models to audit (default: all): {', '.join(SUITE)}")
+    p.add_argument("models", nargs="*", metavar="MODEL",
+                   help=f"models to audit, named as in `advref train` (default: all): "
+                        f"{', '.join(SUITE)}")
     p.add_argument("--seed", type=int, default=0, help="seed for parameters and inputs")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    unknown = [m for m in args.models if m not in SUITE]
+    if unknown:
+        raise ValueError(f"MODEL must be among {', '.join(SUITE)}, got "
+                         f"{', '.join(unknown)} instead.")
     rows = [row for name in (args.models or SUITE) for row in audit(name, args.seed)]
     if args.json:
-        print(json.dumps([asdict(r) for r in rows], indent=2))
+        print(strict_json.dumps([asdict(r) for r in rows], indent=2))
     else:
         print(f"{'model':42s} {'array':8s} {'size':>5s} {'max abs err':>12s} "
               f"{'max rel err':>12s} {'nonzero':>7s}  result")

@@ -18,6 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="advref",
         description="Adversarial examples in pure NumPy: a reference implementation of "
                     "Goodfellow, Shlens & Szegedy (ICLR 2015).")
+    from advref import __version__
+
+    parser.add_argument("--version", action="version", version=f"advref {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"advref.cli.{name}").register(sub)

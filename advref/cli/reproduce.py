@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
+from advref import _json as strict_json
 from advref.reproduce import reproduce
 from advref.reproduce.profiles import PROFILES
 from advref.reproduce.report import fmt
@@ -24,8 +23,6 @@ def register(sub):
     p.add_argument("--out", default="advref-results", help="output folder (advref-results)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=1, help="train models in N processes")
-    p.add_argument("--resume", action="store_true",
-                   help="reuse the models already in DIR (always done; kept for clarity)")
     p.add_argument("--train", nargs="+", metavar="MODEL",
                    help="only train (or resume) these models into DIR/models, then exit: "
                         "one job per model, e.g. for separate processes or a cluster")
@@ -42,7 +39,7 @@ def run(args) -> int:
         return 0
     result = reproduce(args.profile, args.out, seed=args.seed, jobs=args.jobs)
     if args.json:
-        print(json.dumps(result, indent=2, default=float))
+        print(strict_json.dumps(result, indent=2))
         return 0
     print(f"profile {result['profile']}: {len(result['rows'])} results in "
           f"{result['wall_seconds']:.0f} s; wrote {args.out}/results.md and results.json")

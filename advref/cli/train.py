@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 import models
+from advref import _json as strict_json
 from advref.analysis.metrics import error_rate
 from advref.attacks.fast_gradient import fgsm
 from advref.datasets import DATA_CHOICES, default_data, load_data
@@ -210,7 +210,7 @@ def run(args) -> int:
     for c in ckpts:
         Path(c).unlink(missing_ok=True)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(strict_json.dumps(result, indent=2))
     else:
         print(f"{args.model} on {data} ({dtype.name}, seed {args.seed}, {objective_name}): "
               f"{result['epochs_run']} epochs (best {result['best_epoch']}"

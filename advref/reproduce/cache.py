@@ -168,7 +168,8 @@ class ModelCache:
                 models.save(first, stage1_file, extra={"cache_key": key, "spec": spec,
                                                        "history": h1.to_dict()})
                 ck[1].unlink(missing_ok=True)
-        extra = {"cache_key": key, "epochs": len(h1.epochs), "best_epoch": h1.best_epoch,
+        extra = {"cache_key": key, "data": data.name, "epochs": len(h1.epochs),
+                 "best_epoch": h1.best_epoch,
                  "spec": spec, "train_error_curve": [e["train_error"] for e in h1.epochs],
                  "valid_error_curve": [e.get("valid_error") for e in h1.epochs]}
         model = first

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
 
+from advref import _json as strict_json
 from data_loaders.files import atomic_write_bytes
 
 
@@ -15,7 +15,7 @@ def fmt(value, unit):
 
 
 def params_text(params):
-    return ", ".join(f"{k}={json.dumps(v, default=str)}" for k, v in params.items()
+    return ", ".join(f"{k}={strict_json.dumps(v, default=str)}" for k, v in params.items()
                      if k != "settings")
 
 
@@ -45,5 +45,5 @@ def markdown(result):
 
 def write(result, folder):
     atomic_write_bytes(folder / "results.json",
-                       (json.dumps(result, indent=2, default=float) + "\n").encode())
+                       (strict_json.dumps(result, indent=2) + "\n").encode())
     atomic_write_bytes(folder / "results.md", markdown(result).encode())
