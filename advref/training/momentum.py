@@ -1,38 +1,24 @@
-"""The momentum update, done block by block so that each block stays in cache.
+"""The momentum update (v = mu v - s g; p = p + v), computed block by block.
 
-For a parameter p with gradient g, velocity v, momentum mu and step size s:
+For a parameter p with gradient g, velocity v (starting at 0), momentum mu and
+step size s:
 
     v = mu * v - s * g
     p = p + v
 
-`momentum_update_reference` writes this as four array-wide NumPy operations.
-Each of them streams whole arrays through main memory: 11 array passes per
-update (read g, write s*g; read and write v; read v and s*g, write v; read p and
-v, write p); for the maxout model (1.23 M parameters, 4.9 MB per array in
-float32) that is about 54 MB per update, far more than the 2 MB L2 cache.
-
-`momentum_update` does the same four operations on blocks of whole rows of
-about BLOCK_BYTES per array, so a block of p, v and g, and the scratch block
-holding s*g, stay in the core's L2 cache across the four operations. Each array
-then crosses the memory bus once: g is read, v and p are read and written back.
-The scratch block is reused, and g is left unchanged (scaling it in place would
-make the cache write it back too).
-
-Every element goes through the same float operations in the same order as in
-the reference (elementwise operations have no order between elements), so the
-two give bit-identical p and v; tests/test_momentum.py checks that.
-
-Measured in whole maxout training steps (dropout, max-norm; medians of 15
-alternating rounds on the 2-core machine): batch 100 float32 11.74 -> 11.44 ms,
-batch 1000 float32 60.2 -> 59.4 ms, batch 100 float64 22.6 -> 22.0 ms. The gain
-is small because between two steps the products evict p, v and g from the
-cache either way; what it removes is the re-reading within one update.
+`momentum_update_reference` writes this as four array-wide NumPy operations:
+the definition. `momentum_update` performs the same four operations on blocks
+of whole rows. Every element goes through the same float operations in the
+same order (elementwise operations have no order between elements), so the two
+give bit-identical p and v (tests/test_momentum.py checks it); g is not changed.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+# Blocks of ~128 KB per array keep p, v, g and the scratch s*g in L2 across the
+# four operations, so each array crosses the memory bus once (benchmarks/README.md).
 BLOCK_BYTES = 128 * 1024
 
 
