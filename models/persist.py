@@ -127,7 +127,10 @@ def load(path, *, with_extra=False):
     except ValueError as err:
         if isinstance(err, ModelFileError):
             raise
-        raise ModelFileError(f"{path}: cannot be read without pickle ({err})") from None
+        if "allow_pickle" in str(err) or "Object arrays" in str(err):
+            raise ModelFileError(f"{path}: holds an object array (pickled Python objects), "
+                                 "which advref never loads: not a model file it wrote") from None
+        raise ModelFileError(f"{path}: not a readable model file ({err})") from None
     if header["version"] == 1 and header.get("class") == "MaxoutMLP":
         arrays = maxout_v1_to_piece_major(arrays, header.get("config", {}))
     classes = model_classes()

@@ -74,12 +74,20 @@ def test_train_rejects_conflicting_defences(tmp_path, capsys):
 def test_bench_reports_fractions_of_the_matmul_rate():
     from advref.tools.speed import FLOPS, run
 
-    assert 2.4e6 < FLOPS["forward"] < 2.5e6 and 5.4e6 < FLOPS["train_step"] < 5.6e6
-    assert 4.8e6 < FLOPS["fgsm"] < 5.0e6
+    # per example, by hand: 784x1200, 240x1200 and 240x10 products of 2 flops a
+    # multiply-add; backward has two products per layer except the first (no input
+    # gradient); FGSM needs the input gradient but no weight gradients
+    macs = 784 * 1200 + 240 * 1200 + 240 * 10          # 1,231,200
+    assert FLOPS["forward"] == 2 * 1_231_200
+    assert FLOPS["train_step"] == 2 * (1_231_200 + 2 * 1_231_200 - 784 * 1200)
+    assert FLOPS["fgsm"] == 2 * 2 * macs
     result = run(batches=(20,), dtypes=("float64",), rounds=3, min_time=0.01, size=256)
     assert {r["task"] for r in result["rows"]} == set(FLOPS)
     for r in result["rows"]:
         assert r["examples_per_s"] > 0 and 0 < r["fraction"]
-        # the fraction is the ratio of the two rates (both rounded to 1e-3 GFLOP/s)
+        # the task's rate is examples/s times its flops; the fraction divides it by
+        # the matmul rate (each rounded as printed)
+        assert r["GFLOPs"] == pytest.approx(r["examples_per_s"] * FLOPS[r["task"]] / 1e9,
+                                            rel=0.01, abs=2e-3)
         assert r["fraction"] == pytest.approx(r["GFLOPs"] / r["matmul_GFLOPs"], rel=0.01)
     assert 0 < result["import_advref_seconds"] < 5 and result["memory_copy_GBs"] > 0

@@ -122,12 +122,38 @@ def test_missing_parameter(saved):
         load(saved)
 
 
-def test_pickled_array_is_refused(saved):
-    with zipfile.ZipFile(saved, "a") as zf:
-        with zf.open("param/evil.npy", "w") as f:
-            np.lib.format.write_array(f, np.array([object()], dtype=object), allow_pickle=True)
-    with pytest.raises(ModelFileError):
-        load(saved)
+UNPICKLED = []
+
+
+def record_unpickling():
+    UNPICKLED.append(True)
+    return 0
+
+
+class Tripwire:
+    """Unpickling this object calls record_unpickling: proof that pickle ran."""
+
+    def __reduce__(self):
+        return (record_unpickling, ())
+
+
+@pytest.mark.parametrize("member", ["param/W0.npy", "param/evil.npy", f"{HEADER}.npy"])
+def test_pickled_array_is_refused_and_never_unpickled(saved, tmp_path, member):
+    arrays = {}
+    with np.load(saved, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays[member[:-4]] = np.array([Tripwire()], dtype=object)
+    evil = tmp_path / "evil.npz"
+    np.savez(evil, **arrays)
+    # the tripwire works: a loader that allowed pickle would trip it
+    with np.load(evil, allow_pickle=True) as npz:
+        npz[member[:-4]]
+    assert UNPICKLED == [True]
+    UNPICKLED.clear()
+    with pytest.raises(ModelFileError, match="object array") as err:
+        load(evil)
+    assert "allow_pickle" not in str(err.value)
+    assert UNPICKLED == []
 
 
 def test_save_refuses_foreign_objects(tmp_path):

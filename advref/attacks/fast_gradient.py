@@ -10,7 +10,8 @@ optimize_linear(g, eps, norm) = argmax_{||eta|| <= eps} g . eta, row by row:
     norm 2:    eps * g / ||g||_2               gain eps * ||g||_2
     norm 1:    eps * sign(g_j) / m on the m coordinates j where |g_j| is largest
                (ties share the budget evenly)  gain eps * ||g||_inf
-A zero gradient gives a zero step. For a linear score w.x the inf-norm step is
+A zero gradient gives a zero step. The L2 step divides by max|g| first, so the
+norm bound holds for every finite gradient, from subnormal to the largest float. For a linear score w.x the inf-norm step is
 exact: it raises the score by exactly eps * ||w||_1.
 
 With y=None the attack ascends the loss of the model's own prediction rather
@@ -47,9 +48,13 @@ def linear_step(grad, eps, norm):
         step *= scale
         return step
     if norm == 2:
-        length = np.sqrt((grad * grad).sum(axis=1, keepdims=True))
-        safe = np.where(length > 0, length, 1)
-        return scale * grad / safe
+        # g / ||g||_2 = u / ||u||_2 with u = g / max|g|: u's entries lie in [-1, 1]
+        # and one is +-1, so ||u||_2 is in [1, sqrt(d)] and squaring u neither
+        # underflows (tiny g, subnormals included) nor overflows (huge g)
+        top = np.abs(grad).max(axis=1, keepdims=True)
+        u = grad / np.where(top > 0, top, 1)
+        length = np.sqrt((u * u).sum(axis=1, keepdims=True))
+        return scale * u / np.where(length > 0, length, 1)
     size = np.abs(grad)
     top = size.max(axis=1, keepdims=True)
     chosen = (size == top) & (top > 0)

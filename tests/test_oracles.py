@@ -1,0 +1,244 @@
+"""Independent oracles for the measurements: stub models with fixed outputs,
+brute-force counts, exact fractions and closed forms (issue 13's mutants)."""
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from advref import cross_section, evaluate, optimize_linear, transfer
+from advref.analysis.geometry import gaas_directions
+from advref.training.monitors import adversarial_error
+from advref.training.objectives import noise
+from models import SoftmaxRegression
+
+
+class Fixed:
+    """A stub: fixed predictions and probabilities, zero input gradient (so FGSM
+    leaves x where it is)."""
+
+    n_classes = 3
+
+    def __init__(self, pred, proba=None):
+        self.pred = np.asarray(pred)
+        self.proba = proba
+
+    def predict(self, x):
+        return self.pred[:len(x)]
+
+    def predict_proba(self, x):
+        return self.proba[:len(x)]
+
+    def loss_grad(self, x, y):
+        return np.zeros(len(x)), np.zeros_like(x)
+
+
+def test_evaluate_confidence_on_mistakes_is_averaged_over_the_mistakes_only():
+    proba = np.array([[0.75, 0.25], [0.5, 0.5], [0.125, 0.875], [0.25, 0.75]])
+    pred = proba.argmax(1)                     # 0, 0 (tie: first), 1, 1
+    y = np.array([0, 1, 0, 1])                 # mistakes: rows 1 and 2
+    got = evaluate(Fixed(pred, proba), np.zeros((4, 3)), y)
+    assert got["error"] == 0.5
+    assert got["mean_confidence"] == float((Fraction(3, 4) + Fraction(1, 2) + Fraction(7, 8)
+                                            + Fraction(3, 4)) / 4)
+    assert got["mean_confidence_on_mistakes"] == float((Fraction(1, 2) + Fraction(7, 8)) / 2)
+
+
+def test_transfer_counts_by_brute_force():
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1])
+    src = np.array([1, 1, 0, 2, 0, 2, 1, 2])   # wrong on 0, 2, 3, 4, 6, 7
+    tgt = np.array([1, 0, 0, 1, 0, 2, 0, 2])   # wrong on 0, 1, 2, 3, 4, 7
+    out = transfer(Fixed(src), {"t": Fixed(tgt)}, np.zeros((8, 3)), y, 0.1,
+                   clip=None)["targets"]["t"]
+    src_wrong = [i for i in range(8) if src[i] != y[i]]
+    both = [i for i in src_wrong if tgt[i] != y[i]]
+    same = [i for i in both if tgt[i] == src[i]]
+    assert (len(src_wrong), len(both), len(same)) == (6, 5, 4)  # by hand: 3 differs
+    assert out["error"] == 6 / 8
+    assert out["same_class_on_source_mistakes"] == 4 / 6
+    assert out["same_class_on_both_wrong"] == 4 / 5
+    assert out["n_both_wrong"] == len(both) and out["n_source_wrong"] == len(src_wrong)
+    # one where the two denominators differ
+    tgt2 = np.array([1, 1, 0, 0, 0, 2, 1, 2])  # right on 1, 3, 5; wrong on 0, 2, 4, 6, 7
+    out2 = transfer(Fixed(src), [Fixed(tgt2)], np.zeros((8, 3)), y, 0.1,
+                    clip=None)["targets"]["target0"]
+    assert out2["same_class_on_both_wrong"] == 5 / 5      # 0, 2, 4, 6, 7 all agree
+    assert out2["same_class_on_source_mistakes"] == 5 / 6
+
+
+@given(k=st.integers(1, 12), seed=st.integers(0, 1000))
+def test_gaas_directions_are_orthonormal_and_equally_aligned(k, seed):
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal(16)
+    r = gaas_directions(g, k, np.random.default_rng(seed + 1))
+    np.testing.assert_allclose(r @ r.T, np.eye(k), atol=1e-12)
+    np.testing.assert_allclose(r @ (g / np.linalg.norm(g)), np.full(k, 1 / np.sqrt(k)),
+                               atol=1e-12)
+
+
+class Quadrant:
+    """Class 2*[b > 0] + [a > 0] for points a*e0 + b*e1."""
+
+    def predict(self, x):
+        return (2 * (x[:, 1] > 0) + (x[:, 0] > 0)).astype(int)
+
+
+def test_cross_section_rows_are_b_and_columns_are_a():
+    e0, e1 = np.eye(4)[0], np.eye(4)[1]
+    grid_classes, grid = cross_section(Quadrant(), np.zeros(4), e0, 0.5 * e1, 1.0, 5)
+    np.testing.assert_array_equal(grid, [-1, -0.5, 0, 0.5, 1])
+    expected = [[2 * (0.5 * b > 0) + (a > 0) for a in grid] for b in grid]
+    np.testing.assert_array_equal(grid_classes, expected)
+    assert grid_classes[0, -1] == 1 and grid_classes[-1, 0] == 2
+
+
+def softmax_fgsm_by_hand(model, x, y, eps):
+    W, b = model.params["W"], model.params["b"]
+    z = x @ W + b
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1
+    return np.clip(x + eps * np.sign(p @ W.T), 0, 1)
+
+
+@pytest.fixture
+def softmax_and_batch():
+    rng = np.random.default_rng(0)
+    model = SoftmaxRegression(20, 4, init_scale=1.0, rng=1)
+    x = rng.random((200, 20))
+    y = model.predict(x)              # clean error 0, so the monitor can only see FGSM
+    return model, x, y
+
+
+def test_adversarial_monitor_measures_the_error_on_fgsm_examples(softmax_and_batch):
+    model, x, y = softmax_and_batch
+    x_adv = softmax_fgsm_by_hand(model, x, y, 0.1)
+    expected = np.mean((x_adv @ model.params["W"] + model.params["b"]).argmax(1) != y)
+    assert expected > 0.2
+    assert adversarial_error(0.1)(model, x, y) == expected
+
+
+@pytest.mark.parametrize("kind", ["sign", "uniform"])
+def test_noise_objective_trains_on_the_noisy_input(softmax_and_batch, kind):
+    model, x, y = softmax_and_batch
+    objective = noise(kind, eps=0.3, alpha=0.0, clip=None)
+    loss, grads = objective(model, x, y, np.random.default_rng(7))
+    # the same draw by hand: sign noise is eps * (+-1), uniform noise U(-eps, eps)
+    draw = np.random.default_rng(7)
+    if kind == "sign":
+        x_noisy = x + 0.3 * draw.choice(np.array([-1.0, 1.0]), size=x.shape)
+    else:
+        x_noisy = x + draw.uniform(-0.3, 0.3, size=x.shape)
+    z = x_noisy @ model.params["W"] + model.params["b"]
+    log_p = z - z.max(1, keepdims=True)
+    log_p -= np.log(np.exp(log_p).sum(1, keepdims=True))
+    assert loss == pytest.approx(-log_p[np.arange(len(y)), y].mean(), rel=1e-12)
+    clean = model.mean_loss(x, y)
+    assert abs(loss - clean) > 1e-3
+
+
+def exponent_range(dtype):
+    info = np.finfo(dtype)
+    low = np.log10(float(info.smallest_subnormal))
+    return low, np.log10(float(info.max))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("norm", [np.inf, 2, 1])
+def test_norm_bound_holds_across_the_whole_exponent_range(dtype, norm):
+    low, high = exponent_range(dtype)
+    if dtype == np.float64:
+        low, high = -300.0, 300.0
+    rng = np.random.default_rng(0)
+    eps = 0.25
+    tol = 4 * np.finfo(dtype).eps
+    for exponent in np.linspace(low, high, 400):
+        direction = rng.standard_normal((3, 50))
+        g = (direction * 10.0 ** exponent / np.abs(direction).max()).astype(dtype)
+        g = np.where(np.isfinite(g), g, np.finfo(dtype).max * np.sign(direction)).astype(dtype)
+        step = optimize_linear(g, eps, norm).astype(np.float64)
+        lengths = {np.inf: np.abs(step).max(1), 2: np.sqrt((step ** 2).sum(1)),
+                   1: np.abs(step).sum(1)}[norm]
+        nonzero = np.any(g != 0, axis=1)
+        assert np.all(lengths <= eps * (1 + tol)), (exponent, lengths)
+        # and the step uses the whole budget wherever the gradient is not zero
+        assert np.all(lengths[nonzero] >= eps * (1 - tol)), (exponent, lengths)
+
+
+def test_l2_step_of_a_subnormal_float32_gradient():
+    g = np.zeros((1, 4), np.float32)
+    g[0, :2] = np.float32(1e-23), np.float32(-1e-23)      # squares underflow to 0 in float32
+    step = optimize_linear(g, 0.25, 2)
+    np.testing.assert_allclose(step, [[0.25 / np.sqrt(2), -0.25 / np.sqrt(2), 0, 0]],
+                               rtol=1e-6)
+    g64 = np.array([[1e-170, 1e-170, 0.0]])
+    np.testing.assert_allclose(optimize_linear(g64, 0.25, 2),
+                               [[0.25 / np.sqrt(2), 0.25 / np.sqrt(2), 0]], rtol=1e-15)
+    huge = np.array([[1e300, -1e300]])
+    np.testing.assert_allclose(optimize_linear(huge, 1.0, 2), [[2 ** -0.5, -2 ** -0.5]],
+                               rtol=1e-15)
+
+
+# -- exact arithmetic on dyadic weights and inputs: every float operation below is
+#    exact, so the float results must equal the rational ones bit for bit
+
+W_DYADIC = [Fraction(3, 4), Fraction(-1, 2), Fraction(1, 8), Fraction(0), Fraction(-5, 16)]
+X_DYADIC = [[Fraction(1, 2), Fraction(1, 4), Fraction(0), Fraction(1), Fraction(3, 8)],
+            [Fraction(0), Fraction(7, 8), Fraction(1, 16), Fraction(1, 2), Fraction(1)]]
+B_DYADIC = Fraction(-1, 8)
+
+
+def logistic_with(w, b):
+    from models import LogisticRegression
+
+    model = LogisticRegression(len(w))
+    model.params["W"][:, 0] = [float(v) for v in w]
+    model.params["b"][0] = float(b)
+    return model
+
+
+@pytest.mark.parametrize("label", [0, 1])
+def test_fgsm_on_logistic_regression_moves_the_score_by_exactly_eps_l1(label):
+    from advref import fgsm
+
+    model = logistic_with(W_DYADIC, B_DYADIC)
+    x = np.array([[float(v) for v in row] for row in X_DYADIC])
+    eps = Fraction(1, 4)
+    y = np.full(2, label)
+    x_adv = fgsm(model, x, float(eps), y=y, clip=None)
+    l1 = sum(abs(w) for w in W_DYADIC)
+    s = 2 * label - 1
+    for row, adv in zip(X_DYADIC, x_adv, strict=True):
+        # by hand: the loss softplus(-s z) rises fastest along -s sign(w)
+        expected = [xi - s * eps * (1 if w > 0 else -1 if w < 0 else 0)
+                    for xi, w in zip(row, W_DYADIC, strict=True)]
+        assert [Fraction(float(v)) for v in adv] == expected
+        score = sum(Fraction(float(v)) * w for v, w in zip(adv, W_DYADIC, strict=True))
+        clean = sum(xi * w for xi, w in zip(row, W_DYADIC, strict=True))
+        assert score - clean == -s * eps * l1
+
+
+@pytest.mark.parametrize("label", [0, 1])
+def test_adversarial_logistic_loss_on_exact_arguments(label):
+    import math
+
+    from advref.training.closed_form_logistic import adversarial_logistic_loss
+
+    model = logistic_with(W_DYADIC, B_DYADIC)
+    x = np.array([[float(v) for v in row] for row in X_DYADIC])
+    eps = Fraction(1, 8)
+    s = 2 * label - 1
+    l1 = sum(abs(w) for w in W_DYADIC)
+    # t_i = -s (w.x_i + b) + eps ||w||_1, exactly; the loss is the mean softplus(t_i)
+    t = [-s * (sum(xi * w for xi, w in zip(row, W_DYADIC, strict=True)) + B_DYADIC)
+         + eps * l1 for row in X_DYADIC]
+    expected = sum(math.log1p(math.exp(float(ti))) for ti in t) / len(t)
+    loss, _ = adversarial_logistic_loss(model, x, np.full(2, label), float(eps))
+    assert loss == pytest.approx(expected, rel=1e-15)
+    # and it is the clean loss at the unclipped FGSM point
+    from advref import fgsm
+
+    x_adv = fgsm(model, x, float(eps), y=np.full(2, label), clip=None)
+    assert model.mean_loss(x_adv, np.full(2, label)) == pytest.approx(expected, rel=1e-15)
