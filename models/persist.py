@@ -85,6 +85,9 @@ def read_header(npz, path) -> dict:
     try:
         header = json.loads(str(npz[HEADER][()]))
     except (ValueError, TypeError) as err:
+        if "allow_pickle" in str(err):
+            raise ModelFileError(f"{path}: its header is an object array (pickled Python "
+                                 "objects), which advref never loads") from None
         raise ModelFileError(f"{path}: unreadable model header ({err})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an advref model file (format "
