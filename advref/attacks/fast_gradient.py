@@ -11,8 +11,9 @@ optimize_linear(g, eps, norm) = argmax_{||eta|| <= eps} g . eta, row by row:
     norm 1:    eps * sign(g_j) / m on the m coordinates j where |g_j| is largest
                (ties share the budget evenly)  gain eps * ||g||_inf
 A zero gradient gives a zero step. The L2 step divides by max|g| first, so the
-norm bound holds for every finite gradient, from subnormal to the largest float. For a linear score w.x the inf-norm step is
-exact: it raises the score by exactly eps * ||w||_1.
+norm bound holds for every finite gradient, from subnormal to the largest float.
+For a linear score w.x the inf-norm step is exact: it raises the score by
+exactly eps * ||w||_1.
 
 With y=None the attack ascends the loss of the model's own prediction rather
 than of the true label, so no label information leaks into x_adv.
