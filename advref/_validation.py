@@ -12,6 +12,7 @@ import numpy as np
 from models.validation import (  # noqa: F401  (re-exported: one place for advref's checks)
     FLOAT_DTYPES,
     as_generator,
+    check_number,
     check_positive_int,
     check_x,
     check_y,
@@ -25,12 +26,17 @@ def check_batch(x, name="x") -> np.ndarray:
     return check_x(x, None, name=name)
 
 
-def check_eps(eps) -> float:
+def check_eps(eps, name="eps") -> float:
     if isinstance(eps, bool) or not isinstance(eps, (int, float, np.integer, np.floating)):
-        raise TypeError(f"eps must be a number, got {type(eps).__name__} instead.")
-    if not np.isfinite(eps) or eps < 0:
-        raise ValueError(f"eps must be >= 0 and finite, got {eps} instead.")
-    return float(eps)
+        raise TypeError(f"{name} must be a number, got {type(eps).__name__} instead.")
+    try:
+        value = float(eps)
+    except OverflowError:
+        raise ValueError(f"{name} must be >= 0 and finite, got {eps!r}, too large for a float, "
+                         "instead.") from None
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be >= 0 and finite, got {eps} instead.")
+    return value
 
 
 def check_norm(norm):
@@ -44,11 +50,10 @@ def check_clip(clip):
     """None, or a (low, high) pair with low < high."""
     if clip is None:
         return None
-    try:
-        low, high = (float(v) for v in clip)
-    except (TypeError, ValueError):
-        raise ValueError(f"clip must be None or a (low, high) pair, got {clip!r} "
-                         "instead.") from None
+    if isinstance(clip, (str, bytes)) or not hasattr(clip, "__len__") or len(clip) != 2:
+        raise TypeError(f"clip must be None or a (low, high) pair of numbers, got "
+                        f"{type(clip).__name__} {clip!r} instead.")
+    low, high = (check_number(v, "clip") for v in clip)
     if not low < high:
         raise ValueError(f"clip must have low < high, got ({low}, {high}) instead.")
     return low, high

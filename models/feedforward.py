@@ -25,7 +25,7 @@ import numpy as np
 from .base import Model
 from .dropout import bernoulli_keep
 from .outputs import OUTPUTS
-from .validation import check_float_dtype, check_positive_int, check_probability
+from .validation import check_float_dtype, check_number, check_positive_int, check_probability
 
 
 class FeedForward(Model):
@@ -44,7 +44,7 @@ class FeedForward(Model):
             raise ValueError(f"include_probs and scales need one value per layer ({n_layers}), "
                              f"got {len(include_probs)} and {len(scales)} instead.")
         self.include_probs = tuple(check_probability(p, "include_probs") for p in include_probs)
-        self.scales = tuple(float(s) for s in scales)
+        self.scales = tuple(check_number(s, "scales", low=0.0, low_open=True) for s in scales)
         self.n_layers = n_layers
         self.weight_names = tuple(f"W{i}" for i in range(n_layers))
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from .base import Model
 from .outputs import OUTPUTS
-from .validation import as_generator, check_float_dtype, check_positive_int
+from .validation import as_generator, check_float_dtype, check_number, check_positive_int
 
 
 class LinearModel(Model):
@@ -34,7 +34,7 @@ class LinearModel(Model):
         self.n_features = check_positive_int(n_features, "n_features")
         self.dtype = check_float_dtype(dtype)
         self.output = OUTPUTS[output]
-        self.init_scale = float(init_scale)
+        self.init_scale = check_number(init_scale, "init_scale", low=0.0)
         gen = as_generator(rng)
         self.params = {
             "W": (init_scale * gen.standard_normal((self.n_features, n_outputs))).astype(dtype),

@@ -24,7 +24,7 @@ import numpy as np
 
 from .activations import Maxout
 from .feedforward import FeedForward, uniform_init
-from .validation import as_generator, check_positive_int
+from .validation import as_generator, check_int_tuple, check_number, check_positive_int
 
 RECIPE_MAX_COL_NORM = 1.9365
 
@@ -47,15 +47,16 @@ class MaxoutMLP(FeedForward):
     def __init__(self, n_features=784, n_classes=10, *, units=(240, 240), pieces=5,
                  include_probs="recipe", scales="recipe",
                  max_col_norm=RECIPE_MAX_COL_NORM, irange=0.005, rng=0, dtype=np.float64):
-        units = tuple(check_positive_int(u, "units") for u in units)
+        units = check_int_tuple(units, "units")
         default_probs, default_scales = recipe_dropout(len(units) + 1)
         include_probs = default_probs if include_probs == "recipe" else include_probs
         scales = default_scales if scales == "recipe" else scales
         self.units, self.pieces = units, check_positive_int(pieces, "pieces")
         self.setup(n_features, n_classes, dtype, include_probs, scales, len(units) + 1)
         self.activation = Maxout(self.pieces)
-        self.max_col_norm = None if max_col_norm is None else float(max_col_norm)
-        self.irange = float(irange)
+        self.max_col_norm = None if max_col_norm is None else check_number(
+            max_col_norm, "max_col_norm", low=0.0, low_open=True)
+        self.irange = check_number(irange, "irange", low=0.0)
         gen = as_generator(rng)
         widths = [self.n_features, *units]
         self.params = {}

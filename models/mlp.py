@@ -14,7 +14,7 @@ import numpy as np
 
 from .activations import ReLU, Tanh
 from .feedforward import FeedForward
-from .validation import as_generator, check_positive_int
+from .validation import as_generator, check_int_tuple, check_number
 
 ACTIVATIONS = {"relu": (ReLU, np.sqrt(2.0)), "tanh": (Tanh, 1.0)}
 
@@ -27,11 +27,12 @@ class MLP(FeedForward):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got "
                              f"{activation!r} instead.")
-        self.hidden = tuple(check_positive_int(h, "hidden") for h in hidden)
+        self.hidden = check_int_tuple(hidden, "hidden")
         self.setup(n_features, n_classes, dtype, include_probs, scales, len(self.hidden) + 1)
         act_class, gain = ACTIVATIONS[activation]
         self.activation = act_class()
-        self.max_col_norm = None if max_col_norm is None else float(max_col_norm)
+        self.max_col_norm = None if max_col_norm is None else check_number(
+            max_col_norm, "max_col_norm", low=0.0, low_open=True)
         gen = as_generator(rng)
         widths = [self.n_features, *self.hidden, self.n_classes]
         self.params = {}

@@ -26,7 +26,14 @@ import numpy as np
 
 from .base import Model
 from .outputs import OUTPUTS
-from .validation import as_generator, check_float_dtype, check_positive_int, check_x, check_y
+from .validation import (
+    as_generator,
+    check_float_dtype,
+    check_number,
+    check_positive_int,
+    check_x,
+    check_y,
+)
 
 
 class RBFNetwork(Model):
@@ -42,8 +49,9 @@ class RBFNetwork(Model):
         self.n_classes = check_positive_int(n_classes, "n_classes", low=2)
         self.dtype = check_float_dtype(dtype)
         self.output = OUTPUTS["rbf"]
-        self.gamma_init, self.center_init = float(gamma_init), float(center_init)
-        self.center_noise = float(center_noise)
+        self.gamma_init = check_number(gamma_init, "gamma_init", low=0.0)
+        self.center_init = check_number(center_init, "center_init")
+        self.center_noise = check_number(center_noise, "center_noise", low=0.0)
         gen = as_generator(rng)
         shape = (self.n_classes, self.n_features)
         self.params = {

@@ -75,14 +75,52 @@ def check_y(y, n: int, n_classes=None, name="y") -> np.ndarray:
 
 
 def check_positive_int(value, name, low=1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer >= {low}, got {type(value).__name__} "
+                        f"{value!r} instead.")
+    if value < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {value!r} instead.")
     return int(value)
 
 
+def check_number(value, name, *, low=None, high=None, low_open=False, high_open=False) -> float:
+    """A finite real number (not a bool, not a string) in the given bounds, as a float.
+
+    low/high bound it; low_open/high_open make that bound strict.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r} "
+                        "instead.")
+    try:
+        f = float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be a finite number, got {value!r}, too large for a "
+                         "float, instead.") from None
+    if not np.isfinite(f):
+        raise ValueError(f"{name} must be a finite number, got {value!r} instead.")
+    if low is not None and high is not None and (
+            (f <= low if low_open else f < low) or (f >= high if high_open else f > high)):
+        raise ValueError(f"{name} must be in {'(' if low_open else '['}{low}, {high}"
+                         f"{')' if high_open else ']'}, got {value!r} instead.")
+    if low is not None and (f <= low if low_open else f < low):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r} "
+                         "instead.")
+    if high is not None and (f >= high if high_open else f > high):
+        raise ValueError(f"{name} must be {'<' if high_open else '<='} {high}, got {value!r} "
+                         "instead.")
+    return f
+
+
+def check_int_tuple(values, name) -> tuple:
+    """A non-empty tuple of integers >= 1 (a list or tuple; a bare int is refused)."""
+    if isinstance(values, (int, np.integer, str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a tuple of integers, e.g. ({values!r},), got "
+                        f"{type(values).__name__} {values!r} instead.")
+    values = tuple(values)
+    if not values:
+        raise ValueError(f"{name} must name at least one layer, got () instead.")
+    return tuple(check_positive_int(v, name) for v in values)
+
+
 def check_probability(value, name, allow_zero=False) -> float:
-    ok = (0.0 <= value <= 1.0) if allow_zero else (0.0 < value <= 1.0)
-    if not ok:
-        interval = "[0, 1]" if allow_zero else "(0, 1]"
-        raise ValueError(f"{name} must be in {interval}, got {value!r} instead.")
-    return float(value)
+    return check_number(value, name, low=0.0, high=1.0, low_open=not allow_zero)

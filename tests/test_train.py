@@ -99,7 +99,7 @@ def test_bad_arguments(blobs):
     model = SoftmaxRegression(20, 3)
     with pytest.raises(ValueError, match="patience needs validation data"):
         train(model, x, y, epochs=1, patience=3, log=None)
-    with pytest.raises(ValueError, match="lr > 0"):
+    with pytest.raises(ValueError, match="lr must be > 0"):
         train(model, x, y, epochs=1, lr=0, log=None)
     with pytest.raises(ValueError, match="names a weight matrix"):
         train(model, x, y, epochs=1, l1={"b": 0.1}, log=None)

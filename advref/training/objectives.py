@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from advref._validation import check_clip, check_eps, check_norm
+from advref._validation import check_clip, check_eps, check_norm, check_number
 from advref.attacks.fast_gradient import fgsm
 from advref.attacks.noise import random_sign, random_uniform
 
@@ -63,9 +63,7 @@ def objective_value(objective, model, x, y, rng, batch_size=1000) -> float:
 
 
 def check_alpha(alpha):
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha} instead.")
-    return float(alpha)
+    return check_number(alpha, "alpha", low=0.0, high=1.0)
 
 
 def mixed_objective(perturb, alpha):

@@ -32,13 +32,14 @@ from pathlib import Path
 
 import numpy as np
 
+from advref._validation import require_methods
 from advref.analysis.metrics import error_rate
 from advref.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from advref.training.max_norm import limit_column_norms
 from advref.training.momentum import momentum_update
 from advref.training.monitors import resolve_monitor
 from advref.training.objectives import clean_objective
-from models.validation import as_generator, check_positive_int
+from models.validation import as_generator, check_number, check_positive_int
 
 TRAIN_MONITOR_SIZE = 10_000
 
@@ -77,13 +78,16 @@ def momentum_at(epoch, momentum, final_momentum, start, saturate):
 
 
 def decay_terms(l1, l2, weight_names):
-    """{param: (l1, l2)} from floats (all weights) or dicts {param: coef}."""
-    def as_dict(value):
-        if value is None or value == 0:
+    """{param: (l1, l2)} from floats (all weights) or dicts {param: coef}, each >= 0."""
+    def as_dict(value, name):
+        if value is None:
             return {}
-        return dict(value) if isinstance(value, dict) else dict.fromkeys(weight_names, value)
+        if isinstance(value, dict):
+            return {k: check_number(v, f"{name}[{k!r}]", low=0.0) for k, v in value.items()}
+        value = check_number(value, name, low=0.0)
+        return dict.fromkeys(weight_names, value) if value else {}
 
-    l1, l2 = as_dict(l1), as_dict(l2)
+    l1, l2 = as_dict(l1, "l1"), as_dict(l2, "l2")
     for name in (*l1, *l2):
         if name not in weight_names:
             raise ValueError(f"weight decay names a weight matrix of {list(weight_names)}, got "
@@ -149,19 +153,38 @@ def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0
     before it is saved; it may add entries to the record, and a true return stops
     training.
     """
+    require_methods(model, ("check_input", "loss_and_grads"), "train")
+    epochs = check_positive_int(epochs, "epochs")
+    batch_size = check_positive_int(batch_size, "batch_size")
+    lr = check_number(lr, "lr", low=0.0, low_open=True)
+    lr_decay = check_number(lr_decay, "lr_decay", low=1.0)
+    lr_min = check_number(lr_min, "lr_min", low=0.0)
+    momentum = check_number(momentum, "momentum", low=0.0, high=1.0, high_open=True)
+    if final_momentum is not None:
+        final_momentum = check_number(final_momentum, "final_momentum", low=0.0, high=1.0,
+                                      high_open=True)
+    momentum_start = check_positive_int(momentum_start, "momentum_start", low=0)
+    momentum_saturate = check_positive_int(momentum_saturate, "momentum_saturate", low=0)
+    if patience is not None:
+        patience = check_positive_int(patience, "patience")
+    if max_col_norm == "model":
+        max_col_norm = model.max_col_norm
+    if max_col_norm is not None:
+        max_col_norm = check_number(max_col_norm, "max_col_norm", low=0.0, low_open=True)
+    checkpoint_seconds = check_number(checkpoint_seconds, "checkpoint_seconds", low=0.0)
+    if (x_valid is None) != (y_valid is None):
+        missing = "y_valid" if y_valid is None else "x_valid"
+        raise ValueError(f"validation data needs both x_valid and y_valid, got {missing}=None "
+                         "instead.")
+    if patience is not None and x_valid is None:
+        raise ValueError("patience needs validation data (x_valid, y_valid), got none instead.")
+    if not callable(objective):
+        raise TypeError(f"objective must be a function (model, x, y, rng) -> (loss, grads), "
+                        f"got {type(objective).__name__} instead.")
     monitor = resolve_monitor(monitor, monitor_eps)
     x, y = model.check_input(x, y)
     if x_valid is not None:
         model.check_input(x_valid, y_valid)
-    epochs = check_positive_int(epochs, "epochs")
-    batch_size = check_positive_int(batch_size, "batch_size")
-    if not lr > 0 or not lr_decay >= 1 or not lr_min >= 0:
-        raise ValueError(f"need lr > 0, lr_decay >= 1 and lr_min >= 0, got {lr}, {lr_decay} "
-                         f"and {lr_min} instead.")
-    if patience is not None and x_valid is None:
-        raise ValueError("patience needs validation data (x_valid, y_valid), got none instead.")
-    if max_col_norm == "model":
-        max_col_norm = model.max_col_norm
     gen = as_generator(rng)
     decay = decay_terms(l1, l2, model.weight_names)
     saver = _Checkpointer(checkpoint, checkpoint_key, checkpoint_seconds)

@@ -23,7 +23,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from advref._validation import as_generator, check_eps, check_positive_int, require_methods
+from advref._validation import (
+    as_generator,
+    check_batch,
+    check_eps,
+    check_positive_int,
+    require_methods,
+)
 from models.outputs import log_softmax, softmax
 
 
@@ -83,7 +89,13 @@ def vat(eps, *, xi=1e-6, iterations=1, weight=1.0, x_unlabelled=None, unlabelled
     semi-supervised VAT draws `unlabelled_batch` rows (default: the labelled
     batch's size) from x_unlabelled, with replacement, for every update.
     """
-    eps = check_eps(eps)
+    eps, xi = check_eps(eps), check_eps(xi, "xi")
+    weight = check_eps(weight, "weight")
+    iterations = check_positive_int(iterations, "iterations")
+    if x_unlabelled is not None:
+        x_unlabelled = check_batch(x_unlabelled, "x_unlabelled")
+    if unlabelled_batch is not None:
+        unlabelled_batch = check_positive_int(unlabelled_batch, "unlabelled_batch")
 
     def objective(model, x, y, rng):
         loss, grads = model.loss_and_grads(x, y, train=True, rng=rng)
