@@ -16,6 +16,8 @@ or one with trailing bytes is refused rather than silently reshaped.
 from __future__ import annotations
 
 import gzip
+import math
+import stat
 import zlib
 from pathlib import Path
 
@@ -40,24 +42,68 @@ class DataError(ValueError):
     """A data file is missing, corrupt, truncated or does not verify."""
 
 
-def read_bytes(path) -> bytes:
-    """The decompressed content of `path` (gzip detected by its magic bytes).
+# deflate expands at most about 1032:1, so a gzip stream of S bytes cannot hold
+# more than this many bytes per compressed byte (plus a little for the header)
+MAX_GZIP_RATIO = 1040
+CHUNK = 1 << 20
 
-    A name ending in ``.gz`` whose content is not gzip, and a gzip stream that is
-    truncated or corrupt, raise DataError naming the file.
-    """
+
+def _raw_bytes(path) -> bytes:
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        mode = path.stat().st_mode
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
     except OSError as err:
         raise DataError(f"{path}: cannot be read ({err.strerror})") from None
+    if not stat.S_ISREG(mode):
+        raise DataError(f"{path}: not a regular file (a directory, FIFO or device)")
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise DataError(f"{path}: cannot be read ({err.strerror})") from None
+
+
+def _gunzip(raw, path, limit, why):
+    """Decompress chunk by chunk, never holding more than `limit` + CHUNK bytes."""
+    out = bytearray()
+    stream = zlib.decompressobj(wbits=31)
+    data = raw
+    try:
+        while data:
+            out += stream.decompress(data, CHUNK)
+            if len(out) > limit:
+                raise DataError(f"{path}: decompresses to more than {limit} bytes, {why}")
+            data = stream.unconsumed_tail
+            if stream.eof and stream.unused_data:      # a further gzip member
+                data, stream = stream.unused_data, zlib.decompressobj(wbits=31)
+        out += stream.flush()
+    except zlib.error as err:
+        raise DataError(f"{path}: corrupt or truncated gzip stream ({err})") from None
+    if not stream.eof:
+        raise DataError(f"{path}: corrupt or truncated gzip stream (it ends early)")
+    if len(out) > limit:
+        raise DataError(f"{path}: decompresses to more than {limit} bytes, {why}")
+    return bytes(out)
+
+
+def read_bytes(path, max_bytes=None) -> bytes:
+    """The decompressed content of `path` (gzip detected by its magic bytes).
+
+    Decompression streams and stops past `max_bytes` (default: what a gzip stream
+    of this size could hold), so a small hostile file never costs more memory than
+    the bound. A name ending in ``.gz`` whose content is not gzip, and a gzip
+    stream that is truncated or corrupt, raise DataError naming the file.
+    """
+    path = Path(path)
+    raw = _raw_bytes(path)
     if raw[:2] == GZIP_MAGIC:
-        try:
-            return gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error) as err:
-            raise DataError(f"{path}: corrupt or truncated gzip stream ({err})") from None
+        limit = MAX_GZIP_RATIO * len(raw) + 1024 if max_bytes is None else max_bytes
+        why = ("more than the expected size" if max_bytes is not None else
+               "more than a gzip stream of this size can hold")
+        return _gunzip(raw, path, limit, why)
+    if max_bytes is not None and len(raw) > max_bytes:
+        raise DataError(f"{path}: {len(raw)} bytes, more than the expected {max_bytes}")
     if path.suffix == ".gz":
         raise DataError(f"{path}: not gzip (the name ends in .gz but the magic bytes are "
                         f"{raw[:2].hex() or 'missing'}, expected 1f8b)")
@@ -84,7 +130,7 @@ def parse_idx(data: bytes, name="<bytes>") -> np.ndarray:
                         f"the file has {len(data)}")
     shape = tuple(int(s) for s in np.frombuffer(data, ">u4", count=ndim, offset=4))
     dtype = TYPE_CODES[code]
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize      # Python ints: no overflow
     if len(data) < expected:
         raise DataError(f"{name}: truncated: header declares shape {shape} of {dtype.name} "
                         f"({expected} bytes in all), the file has {len(data)}")
@@ -97,9 +143,31 @@ def parse_idx(data: bytes, name="<bytes>") -> np.ndarray:
     return array
 
 
+def _declared_size(head):
+    """Header plus data bytes that IDX content starting with `head` declares, or None."""
+    if len(head) < 4 or head[2] not in TYPE_CODES or len(head) < 4 + 4 * head[3]:
+        return None
+    shape = np.frombuffer(head, ">u4", count=head[3], offset=4)
+    return 4 + 4 * head[3] + math.prod(int(s) for s in shape) * TYPE_CODES[head[2]].itemsize
+
+
 def read_idx(path) -> np.ndarray:
-    """Read an IDX file (raw or gzip) into an array of its declared dtype and shape."""
-    return parse_idx(read_bytes(path), str(path))
+    """Read an IDX file (raw or gzip) into an array of its declared dtype and shape.
+
+    A gzip file is decompressed only up to the size its IDX header declares, and a
+    header declaring more than the stream could hold is refused at once."""
+    raw = _raw_bytes(path)
+    limit = None
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            head = zlib.decompressobj(wbits=31).decompress(raw, 4 + 4 * 255)
+        except zlib.error as err:
+            raise DataError(f"{path}: corrupt or truncated gzip stream ({err})") from None
+        limit = _declared_size(head)
+        if limit is not None and limit > MAX_GZIP_RATIO * len(raw) + 1024:
+            raise DataError(f"{path}: its IDX header declares {limit} bytes, more than a gzip "
+                            f"stream of {len(raw)} bytes can hold")
+    return parse_idx(read_bytes(path, max_bytes=limit), str(path))
 
 
 def write_idx(path, array) -> None:

@@ -26,6 +26,9 @@ SHA256 = {
     "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 }
 FILES = tuple(SHA256)
+# the exact decompressed sizes: a file is refused as soon as it would exceed its own
+SIZES = {"train-images-idx3-ubyte": 16 + 60_000 * 784, "train-labels-idx1-ubyte": 8 + 60_000,
+         "t10k-images-idx3-ubyte": 16 + 10_000 * 784, "t10k-labels-idx1-ubyte": 8 + 10_000}
 FETCH_COMMAND = "advref data fetch"
 
 
@@ -65,7 +68,7 @@ def find_mnist(data_dir=None) -> Path | None:
 
 def verified_bytes(path: Path, name: str) -> bytes:
     """Decompressed content of `path`, checked against the digest of `name`."""
-    data = read_bytes(path)
+    data = read_bytes(path, max_bytes=SIZES[name])
     digest = hashlib.sha256(data).hexdigest()
     if digest != SHA256[name]:
         raise DataError(f"{path}: SHA-256 of the decompressed content does not match "

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from data_loaders import DataError, read_idx, write_idx
+from data_loaders import DataError, parse_idx, read_idx, write_idx
 
 DTYPES = ["u1", "i1", ">i2", "<i2", "i4", "f4", "f8"]
 
@@ -79,3 +79,42 @@ def test_write_is_atomic_and_leaves_no_temp(tmp_path):
     path = tmp_path / "x.idx"
     write_idx(path, np.arange(4, dtype=np.uint8))
     assert [p.name for p in tmp_path.iterdir()] == ["x.idx"]
+
+
+def test_gzip_bomb_is_refused_within_a_bounded_amount_of_memory(tmp_path):
+    import gzip
+    import tracemalloc
+
+    from data_loaders.mnist_files import SIZES, verified_bytes
+
+    # 200 MB of zeros compresses to about 200 KB; as train-labels (60,008 bytes
+    # expected) it must be refused after at most about one chunk of output
+    bomb = tmp_path / "train-labels-idx1-ubyte.gz"
+    zeros = bytes(1 << 20)
+    with gzip.open(bomb, "wb", compresslevel=9) as f:
+        for _ in range(200):
+            f.write(zeros)
+    tracemalloc.start()
+    with pytest.raises(DataError, match="more than 60008 bytes"):
+        verified_bytes(bomb, "train-labels-idx1-ubyte")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert SIZES["train-labels-idx1-ubyte"] == 8 + 60_000
+    assert peak < bomb.stat().st_size + 3 * (1 << 20), peak      # file + chunks, not 200 MB
+
+
+def test_idx_header_claiming_more_than_the_stream_can_hold_is_refused(tmp_path):
+    import gzip
+
+    path = tmp_path / "big.idx.gz"
+    # header: uint8, 2 dims of 65535 x 65535: 12 + 65535**2 = 4,294,836,237 bytes declared
+    path.write_bytes(gzip.compress(bytes([0, 0, 8, 2]) + (65535).to_bytes(4, "big") * 2))
+    with pytest.raises(DataError, match="declares 4294836237 bytes, more than a gzip stream"):
+        read_idx(path)
+
+
+def test_idx_size_arithmetic_does_not_overflow():
+    # four dims of 2^32 - 1 overflow int64 (about 3.4e38 items): Python ints say so
+    header = bytes([0, 0, 8, 4]) + (2**32 - 1).to_bytes(4, "big") * 4
+    with pytest.raises(DataError, match="truncated"):
+        parse_idx(header + b"\0" * 10)

@@ -1,4 +1,5 @@
 import json
+import zipfile
 
 import numpy as np
 import pytest
@@ -110,13 +111,17 @@ def test_unknown_class(saved):
 
 
 def test_wrong_shape(saved):
-    rewrite(saved, lambda a, h: a.update({"param/W0": np.zeros((6, 5))}))
+    rewrite(saved, lambda a, h: a.update({"param/W0": np.zeros((8, 6))}))   # same size
     with pytest.raises(ModelFileError, match=r"parameter W0 should be \(6, 8\)"):
         load(saved)
 
 
 def test_missing_parameter(saved):
-    rewrite(saved, lambda a, h: a.pop("param/b1"))
+    rewrite(saved, lambda a, h: a.pop("param/b1"))          # 3 of the 71 parameters
+    with pytest.raises(ModelFileError, match="implies 71 parameters, the file stores 68"):
+        load(saved)
+    # the same count under another name: the names are checked too
+    rewrite(saved, lambda a, h: a.update({"param/bias": np.zeros(3)}))
     with pytest.raises(ModelFileError, match="expects parameters"):
         load(saved)
 
@@ -158,3 +163,58 @@ def test_pickled_array_is_refused_and_never_unpickled(saved, tmp_path, member):
 def test_save_refuses_foreign_objects(tmp_path):
     with pytest.raises(TypeError, match="save stores advref models"):
         save(object(), tmp_path / "x.npz")
+
+
+def test_config_that_asks_for_more_than_the_file_holds_is_refused_before_building(saved):
+    # 10^5 units of 2 pieces on 6 inputs, 3 classes: 6*2e5 + 2e5 + 1e5*3 + 3 parameters,
+    # which load would build before reading them; the file holds 71
+    rewrite(saved, lambda a, h: h["config"].update({"units": [100_000]}))
+    with pytest.raises(ModelFileError, match="implies 1700003 parameters, the file stores 71"):
+        load(saved)
+    rewrite(saved, lambda a, h: h["config"].update({"units": ["4"]}))
+    with pytest.raises(ModelFileError, match="units must be a positive integer"):
+        load(saved)
+
+
+def test_member_declaring_more_data_than_it_holds_is_refused(saved, tmp_path):
+    with zipfile.ZipFile(saved) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    raw = members["param/W0.npy"]
+    # the .npy header's shape says (9, 8): 576 bytes declared for 384 held
+    members["param/W0.npy"] = raw.replace(b"'shape': (6, 8)", b"'shape': (9, 8)")
+    bad = tmp_path / "bad.npz"
+    with zipfile.ZipFile(bad, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    with pytest.raises(ModelFileError, match="declares 576 bytes of data, it holds 384"):
+        load(bad)
+
+
+def test_compressed_members_are_refused(saved, tmp_path):
+    with np.load(saved) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    squeezed = tmp_path / "c.npz"
+    np.savez_compressed(squeezed, **arrays)
+    with pytest.raises(ModelFileError, match="compressed"):
+        load(squeezed)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_special_files_are_refused_without_blocking(tmp_path, kind):
+    import os
+
+    target = tmp_path / "m.npz"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.mkdir()
+    with pytest.raises(ModelFileError, match="regular file"):
+        load(target)
+
+
+def test_saving_a_nan_parameter_is_refused(tmp_path):
+    model = models.SoftmaxRegression(3, 2)
+    model.params["W"][0, 0] = np.nan
+    with pytest.raises(ValueError, match="parameter W holds NaN"):
+        save(model, tmp_path / "m.npz")
+    assert not list(tmp_path.iterdir())

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 import numpy as np
 
+from advref._validation import check_batch, check_labels, class_count, require_methods
+
+
+def _checked(model, x, y, who, methods):
+    require_methods(model, methods, who)
+    x = check_batch(x)
+    return x, check_labels(y, len(x), class_count(model, x))
+
 
 def error_rate(model, x, y) -> float:
     """Fraction of examples whose prediction differs from y."""
+    x, y = _checked(model, x, y, "error_rate", ("predict",))
     return float(np.mean(model.predict(x) != y))
 
 
 def evaluate(model, x, y) -> dict:
     """error, mean confidence, and mean confidence on the mistakes (NaN if none)."""
+    x, y = _checked(model, x, y, "evaluate", ("predict", "predict_proba"))
     proba = model.predict_proba(x)
     pred = model.predict(x)
     confidence = proba[np.arange(len(pred)), pred]

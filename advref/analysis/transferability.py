@@ -13,16 +13,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from advref._validation import check_batch, check_labels, class_count, require_methods
 from advref.attacks.fast_gradient import fgsm
 
 
 def transfer(source_model, target_models, x, y, eps, *, norm=np.inf, clip=(0.0, 1.0)):
-    """A dict per target (targets may be a dict name -> model or a list)."""
+    """A dict per target (targets may be a dict name -> model or a list). Every target
+    must have the source's class count."""
+    x = check_batch(x)
+    k = class_count(source_model, x)
+    y = check_labels(y, len(x), k)
+    named = list(target_models.items() if isinstance(target_models, dict) else
+                 ((f"target{i}", m) for i, m in enumerate(target_models)))
+    for name, model in named:
+        require_methods(model, ("predict", "predict_proba"), f"transfer target {name}")
+        if class_count(model, x) != k:
+            raise ValueError(f"transfer target {name} must have the source's {k} classes, got "
+                             f"{class_count(model, x)} instead.")
     x_adv = fgsm(source_model, x, eps, y=y, norm=norm, clip=clip)
     source_pred = source_model.predict(x_adv)
     source_wrong = source_pred != y
-    named = target_models.items() if isinstance(target_models, dict) else \
-        ((f"target{i}", m) for i, m in enumerate(target_models))
     out = {"source_error": float(source_wrong.mean()), "eps": eps, "targets": {}}
     for name, model in named:
         pred = model.predict(x_adv)

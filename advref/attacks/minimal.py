@@ -38,6 +38,8 @@ from advref._validation import (
     check_inside,
     check_labels,
     check_norm,
+    check_number,
+    check_positive_int,
     class_count,
     require_methods,
 )
@@ -153,9 +155,14 @@ def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), cand
     ftol, gtol = TOLERANCES[x.dtype]
     settings["ftol"] = ftol if settings["ftol"] is None else settings["ftol"]
     settings["gtol"] = gtol if settings["gtol"] is None else settings["gtol"]
-    if not (settings["c_init"] > 0 and settings["c_factor"] > 1):
-        raise ValueError(f"need c_init > 0 and c_factor > 1, got {settings['c_init']} and "
-                         f"{settings['c_factor']} instead.")
+    settings["c_init"] = check_number(settings["c_init"], "c_init", low=0.0, low_open=True)
+    settings["c_factor"] = check_number(settings["c_factor"], "c_factor", low=1.0,
+                                        low_open=True)
+    for name in ("max_scale", "bisect_steps"):
+        settings[name] = check_positive_int(settings[name], name, low=0)
+    settings["maxiter"] = check_positive_int(settings["maxiter"], "maxiter")
+    for name in ("ftol", "gtol"):
+        settings[name] = check_number(settings[name], name, low=0.0, low_open=True)
     k = class_count(model, x)
     if y is None:
         y = model.predict(x)
@@ -163,9 +170,14 @@ def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), cand
     if target is not None:
         targets = np.broadcast_to(np.asarray(target), (len(x),))
         targets = check_labels(np.array(targets), len(x), k, name="target")
-    if candidates is not None and not (isinstance(candidates, int) and 1 <= candidates < k):
-        raise ValueError(f"candidates must be None or an integer in [1, {k - 1}], got "
-                         f"{candidates!r} instead.")
+    if candidates is not None:
+        if isinstance(candidates, bool) or not isinstance(candidates, (int, np.integer)):
+            raise TypeError(f"candidates must be None or an integer, got "
+                            f"{type(candidates).__name__} {candidates!r} instead.")
+        if not 1 <= candidates < k:
+            raise ValueError(f"candidates must be None or an integer in [1, {k - 1}], got "
+                             f"{candidates!r} instead.")
+        candidates = int(candidates)
     proba = model.predict_proba(x) if target is None else None
     mode = ("untargeted: every other class, smallest kept" if not candidates else
             f"untargeted: the {candidates} highest-scoring wrong classes, smallest kept")

@@ -12,8 +12,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from advref._validation import as_generator, check_batch, check_eps, check_positive_int
+from advref._validation import (
+    as_generator,
+    check_batch,
+    check_eps,
+    check_labels,
+    check_number,
+    check_positive_int,
+    class_count,
+    require_methods,
+)
 from advref.attacks.fast_gradient import fgsm
+from models.validation import check_float_dtype
 
 SOURCES = ("standard-normal", "gaussian-fit")
 
@@ -27,8 +37,9 @@ def rubbish_samples(n, *, source="gaussian-fit", x_train=None, rng, dtype=None):
         raise ValueError("rubbish_samples needs x_train (for the dimension, and for the fit "
                          "with source='gaussian-fit'), got None instead.")
     x_train = check_batch(x_train, "x_train")
+    dtype = x_train.dtype if dtype is None else check_float_dtype(dtype)
     gen = as_generator(rng)
-    d, dtype = x_train.shape[1], dtype or x_train.dtype
+    d = x_train.shape[1]
     noise = gen.standard_normal((n, d))
     if source == "standard-normal":
         return noise.astype(dtype)
@@ -43,7 +54,13 @@ def rubbish_report(model, samples, *, eps=None, target=None, threshold=0.5):
     class histogram of the fooled (their argmax), and with eps/target the rate at
     which one targeted FGSM step (no clipping) makes the target the argmax.
     """
+    require_methods(model, ("predict_proba", "predict") if eps is None else
+                    ("predict_proba", "predict", "loss_grad"), "rubbish_report")
     samples = check_batch(samples, "samples")
+    threshold = check_number(threshold, "threshold", low=0.0, high=1.0)
+    if target is not None:
+        target = check_labels(np.atleast_1d(target), 1, class_count(model, samples),
+                              name="target")[0]
 
     def fooled_stats(x):
         proba = model.predict_proba(x)

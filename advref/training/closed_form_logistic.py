@@ -28,6 +28,9 @@ from models.outputs import sigmoid, softplus
 def adversarial_logistic_loss(model, x, y, eps):
     """(mean adversarial loss, grads {"W", "b"}) of a LogisticRegression, no clipping."""
     eps = check_eps(eps)
+    if type(model).__name__ != "LogisticRegression":
+        raise TypeError(f"adversarial_logistic_loss is the closed form for binary logistic "
+                        f"regression, got a {type(model).__name__} instead.")
     x, y = model.check_input(x, y)
     W, b = model.params["W"], model.params["b"]
     s = (2 * y - 1).astype(x.dtype)[:, None]
