@@ -14,10 +14,13 @@ from data_loaders.seeding import as_generator  # noqa: F401  (re-exported)
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def check_float_dtype(dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
+def check_float_dtype(dtype, name="dtype") -> np.dtype:
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be float32 or float64, got {dtype!r} instead.") from None
     if dtype not in FLOAT_DTYPES:
-        raise TypeError(f"dtype must be float32 or float64, got {dtype} instead.")
+        raise TypeError(f"{name} must be float32 or float64, got {dtype} instead.")
     return dtype
 
 
@@ -74,12 +77,17 @@ def check_y(y, n: int, n_classes=None, name="y") -> np.ndarray:
     return y
 
 
-def check_positive_int(value, name, low=1) -> int:
+MAX_SIZE = 2**31 - 1
+
+
+def check_positive_int(value, name, low=1, high=MAX_SIZE) -> int:
+    """An int (not a bool) in [low, high]; sizes above 2^31 - 1 are refused."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer >= {low}, got {type(value).__name__} "
                         f"{value!r} instead.")
-    if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r} instead.")
+    if not low <= value <= high:
+        shown = value if abs(value) < 10**20 else f"an integer of {len(str(value))} digits"
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {shown} instead.")
     return int(value)
 
 

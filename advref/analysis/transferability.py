@@ -20,6 +20,7 @@ from advref.attacks.fast_gradient import fgsm
 def transfer(source_model, target_models, x, y, eps, *, norm=np.inf, clip=(0.0, 1.0)):
     """A dict per target (targets may be a dict name -> model or a list). Every target
     must have the source's class count."""
+    require_methods(source_model, ("loss_grad", "predict", "predict_proba"), "transfer source")
     x = check_batch(x)
     k = class_count(source_model, x)
     y = check_labels(y, len(x), k)

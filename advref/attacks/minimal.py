@@ -168,8 +168,10 @@ def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), cand
         y = model.predict(x)
     y = check_labels(y, len(x), k)
     if target is not None:
-        targets = np.broadcast_to(np.asarray(target), (len(x),))
-        targets = check_labels(np.array(targets), len(x), k, name="target")
+        targets = np.asarray(target)
+        if targets.ndim == 0:
+            targets = np.full(len(x), targets)
+        targets = check_labels(targets, len(x), k, name="target")
     if candidates is not None:
         if isinstance(candidates, bool) or not isinstance(candidates, (int, np.integer)):
             raise TypeError(f"candidates must be None or an integer, got "

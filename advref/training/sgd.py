@@ -167,7 +167,7 @@ def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0
     momentum_saturate = check_positive_int(momentum_saturate, "momentum_saturate", low=0)
     if patience is not None:
         patience = check_positive_int(patience, "patience")
-    if max_col_norm == "model":
+    if isinstance(max_col_norm, str) and max_col_norm == "model":
         max_col_norm = model.max_col_norm
     if max_col_norm is not None:
         max_col_norm = check_number(max_col_norm, "max_col_norm", low=0.0, low_open=True)
