@@ -1,7 +1,9 @@
 """The experiments of paper-notes section 5 (MNIST), each adding rows to the context.
 
-FGSM is always applied with the true labels, clipped to [0, 1], eps .25, L_inf,
-with the input gradient of the attacked model in evaluation mode (no dropout).
+FGSM is always applied with the true labels, eps .25, L_inf, with the input
+gradient of the attacked model in evaluation mode (no dropout). The shortened
+profiles clip x_adv to [0, 1]; the paper profile does not (the paper's numbers
+are unclipped) and adds the clipped values as extra rows labelled so.
 """
 
 from __future__ import annotations
@@ -16,14 +18,37 @@ from advref.attacks.rubbish import rubbish_report, rubbish_samples
 
 EPS = 0.25
 ATTACK = {"eps": EPS, "norm": "inf", "clip": [0.0, 1.0], "labels": "true"}
+BOX = [0.0, 1.0]
 
 
-def attacked(ctx, name):
+def eval_clip(ctx):
+    """The profile's FGSM box: [0, 1] in the shortened profiles, none in the paper
+    profile (the paper's numbers are unclipped: paper-notes section 1)."""
+    return ctx.profile.get("eval_clip", BOX)
+
+
+def attack_params(ctx, clip="profile"):
+    return dict(ATTACK, clip=eval_clip(ctx) if clip == "profile" else clip)
+
+
+def attacked(ctx, name, clip="profile"):
     """(clean evaluation, FGSM evaluation, x_adv) of a model on its test set."""
     data = ctx.binary if name == "logistic" else ctx.data
     model = ctx.model(name)
-    x_adv = fgsm(model, data.x_test, EPS, y=data.y_test)
+    box = eval_clip(ctx) if clip == "profile" else clip
+    x_adv = fgsm(model, data.x_test, EPS, y=data.y_test, clip=box)
     return evaluate(model, data.x_test, data.y_test), evaluate(model, x_adv, data.y_test), x_adv
+
+
+def add_clipped_rows(ctx, rows):
+    """In an unclipped profile, the same FGSM rows clipped to [0, 1], labelled, with
+    no paper value (the paper does not clip)."""
+    if eval_clip(ctx) is not None:
+        return
+    for id, experiment, quantity, name, key in rows:
+        _, adv, _ = attacked(ctx, name, clip=BOX)
+        ctx.add(f"{id}-clipped", f"{experiment} (clipped to [0, 1])", quantity, None, adv[key],
+                model=name, **attack_params(ctx, BOX))
 
 
 def fgsm_error_rates(ctx):
@@ -31,27 +56,33 @@ def fgsm_error_rates(ctx):
     ctx.add("softmax-clean", "softmax regression", "clean error", None, clean["error"],
             model="softmax")
     ctx.add("softmax-fgsm", "softmax regression, FGSM", "error", 0.999, adv["error"],
-            model="softmax", **ATTACK)
+            model="softmax", **attack_params(ctx))
     ctx.add("softmax-fgsm-conf", "softmax regression, FGSM", "mean confidence", 0.793,
-            adv["mean_confidence"], model="softmax", **ATTACK)
+            adv["mean_confidence"], model="softmax", **attack_params(ctx))
     clean, adv, _ = attacked(ctx, "logistic")
     ctx.add("logistic-clean", "logistic regression 3 vs 7", "clean error", 0.016,
             clean["error"], model="logistic")
     ctx.add("logistic-fgsm", "logistic regression 3 vs 7, FGSM", "error", 0.99, adv["error"],
-            model="logistic", **ATTACK)
+            model="logistic", **attack_params(ctx))
     clean, adv, _ = attacked(ctx, "maxout")
     ctx.add("maxout-clean", "maxout 240x5 (dropout)", "clean error", 0.0094, clean["error"],
             model="maxout")
     ctx.add("maxout-fgsm", "maxout 240x5, FGSM", "error", 0.894, adv["error"], model="maxout",
-            **ATTACK)
+            **attack_params(ctx))
     ctx.add("maxout-fgsm-conf", "maxout 240x5, FGSM", "mean confidence", 0.976,
-            adv["mean_confidence"], model="maxout", **ATTACK)
+            adv["mean_confidence"], model="maxout", **attack_params(ctx))
     clean, adv, _ = attacked(ctx, "rbf")
-    ctx.add("rbf-fgsm", "shallow RBF, FGSM", "error", 0.554, adv["error"], model="rbf", **ATTACK)
+    ctx.add("rbf-fgsm", "shallow RBF, FGSM", "error", 0.554, adv["error"], model="rbf",
+            **attack_params(ctx))
     ctx.add("rbf-fgsm-conf", "shallow RBF, FGSM", "confidence on mistakes", 0.012,
-            adv["mean_confidence_on_mistakes"], model="rbf", **ATTACK)
+            adv["mean_confidence_on_mistakes"], model="rbf", **attack_params(ctx))
     ctx.add("rbf-clean-conf", "shallow RBF", "clean mean confidence", 0.606,
             clean["mean_confidence"], model="rbf")
+    add_clipped_rows(ctx, [
+        ("softmax-fgsm", "softmax regression, FGSM", "error", "softmax", "error"),
+        ("logistic-fgsm", "logistic regression 3 vs 7, FGSM", "error", "logistic", "error"),
+        ("maxout-fgsm", "maxout 240x5, FGSM", "error", "maxout", "error"),
+        ("rbf-fgsm", "shallow RBF, FGSM", "error", "rbf", "error")])
 
 
 def adversarial_training(ctx):
@@ -61,17 +92,24 @@ def adversarial_training(ctx):
             "clean error", 0.0084, adv_clean["error"], model="maxout-adv",
             baseline_clean_error=clean["error"])
     ctx.add("advtrain-fgsm", "maxout, adversarially trained, FGSM", "error", 0.179,
-            adv["error"], model="maxout-adv", **ATTACK)
+            adv["error"], model="maxout-adv", **attack_params(ctx))
     ctx.add("advtrain-fgsm-conf", "maxout, adversarially trained, FGSM",
             "confidence on mistakes", 0.814, adv["mean_confidence_on_mistakes"],
-            model="maxout-adv", **ATTACK)
+            model="maxout-adv", **attack_params(ctx))
     for name, paper in (("maxout-sign-noise", (0.862, 0.973)),
                         ("maxout-uniform-noise", (0.904, 0.978))):
         _, adv, _ = attacked(ctx, name)
         ctx.add(f"{name}-fgsm", f"{name} (control), FGSM", "error", paper[0], adv["error"],
-                model=name, **ATTACK)
+                model=name, **attack_params(ctx))
         ctx.add(f"{name}-fgsm-conf", f"{name} (control), FGSM", "mean confidence", paper[1],
-                adv["mean_confidence"], model=name, **ATTACK)
+                adv["mean_confidence"], model=name, **attack_params(ctx))
+    add_clipped_rows(ctx, [
+        ("advtrain-fgsm", "maxout, adversarially trained, FGSM", "error", "maxout-adv",
+         "error"),
+        ("maxout-sign-noise-fgsm", "maxout-sign-noise (control), FGSM", "error",
+         "maxout-sign-noise", "error"),
+        ("maxout-uniform-noise-fgsm", "maxout-uniform-noise (control), FGSM", "error",
+         "maxout-uniform-noise", "error")])
     model = ctx.model("maxout-l1")
     x, y, _, _ = ctx.data.split(10_000)
     ctx.add("l1-train-error", "maxout with L1 .0025 on layer 0 (instead of adv. training)",
@@ -87,30 +125,33 @@ def adversarial_training(ctx):
 def transfer_between(ctx):
     data = ctx.data
     plain, adv = ctx.model("maxout"), ctx.model("maxout-adv")
-    out = transfer(plain, {"adv": adv}, data.x_test, data.y_test, EPS)
+    clip = eval_clip(ctx)
+    out = transfer(plain, {"adv": adv}, data.x_test, data.y_test, EPS, clip=clip)
     ctx.add("transfer-orig-to-adv", "transfer maxout -> adv.-trained maxout", "error", 0.196,
-            out["targets"]["adv"]["error"], source="maxout", target="maxout-adv", **ATTACK)
-    out = transfer(adv, {"plain": plain}, data.x_test, data.y_test, EPS)
+            out["targets"]["adv"]["error"], source="maxout", target="maxout-adv",
+            **attack_params(ctx))
+    out = transfer(adv, {"plain": plain}, data.x_test, data.y_test, EPS, clip=clip)
     ctx.add("transfer-adv-to-orig", "transfer adv.-trained maxout -> maxout", "error", 0.409,
-            out["targets"]["plain"]["error"], source="maxout-adv", target="maxout", **ATTACK)
+            out["targets"]["plain"]["error"], source="maxout-adv", target="maxout",
+            **attack_params(ctx))
     targets = {n: ctx.model(n) for n in ("rbf", "softmax", "relu", "tanh")}
-    out = transfer(plain, targets, data.x_test, data.y_test, EPS)
+    out = transfer(plain, targets, data.x_test, data.y_test, EPS, clip=clip)
     t = out["targets"]
     for name, paper in (("relu", 0.994), ("tanh", 0.993), ("softmax", 0.889), ("rbf", 0.368)):
         ctx.add(f"lecture-maxout-to-{name}", f"lecture: transfer maxout -> {name}", "error",
-                paper, t[name]["error"], source="maxout", target=name, **ATTACK)
+                paper, t[name]["error"], source="maxout", target=name, **attack_params(ctx))
     for name, mistakes, both in (("rbf", 0.160, 0.543), ("softmax", 0.546, 0.846)):
         ctx.add(f"agree-{name}-mistakes", f"{name} predicts maxout's class",
                 "on maxout's mistakes", mistakes, t[name]["same_class_on_source_mistakes"],
-                source="maxout", target=name, **ATTACK)
+                source="maxout", target=name, **attack_params(ctx))
         ctx.add(f"agree-{name}-both", f"{name} predicts maxout's class",
                 "on examples both get wrong", both, t[name]["same_class_on_both_wrong"],
-                source="maxout", target=name, **ATTACK)
+                source="maxout", target=name, **attack_params(ctx))
     out = transfer(ctx.model("softmax"), {"rbf": targets["rbf"]}, data.x_test, data.y_test,
-                   EPS)
+                   EPS, clip=clip)
     ctx.add("agree-rbf-softmax", "RBF predicts softmax's class", "on examples both get wrong",
             0.536, out["targets"]["rbf"]["same_class_on_both_wrong"], source="softmax",
-            target="rbf", **ATTACK)
+            target="rbf", **attack_params(ctx))
     nearest_neighbour_transfer(ctx, plain)
 
 
@@ -119,14 +160,14 @@ def nearest_neighbour_transfer(ctx, source):
     data = ctx.data
     n = ctx.profile["n_transfer_nn"] or len(data.x_test)
     x, y = data.x_test[:n], data.y_test[:n]
-    x_adv = fgsm(source, x, EPS, y=y)
+    x_adv = fgsm(source, x, EPS, y=y, clip=eval_clip(ctx))
     train, labels = data.x_train, data.y_train
     sq = (train * train).sum(axis=1)
     pred = np.concatenate([labels[np.argmin(sq[None, :] - 2 * (chunk @ train.T), axis=1)]
                            for chunk in np.array_split(x_adv, max(1, len(x_adv) // 500))])
     ctx.add("lecture-maxout-to-nn", "lecture: transfer maxout -> nearest neighbour", "error",
             0.253, np.mean(pred != y), source="maxout", target="1-NN (L2, training set)", n=n,
-            **ATTACK)
+            **attack_params(ctx))
 
 
 def rubbish(ctx):

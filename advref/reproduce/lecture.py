@@ -10,7 +10,7 @@ import numpy as np
 from advref.analysis.geometry import adversarial_subspace
 from advref.attacks.minimal import minimal_perturbation
 from advref.attacks.rubbish import rubbish_report, rubbish_samples
-from advref.reproduce.experiments import ATTACK, attacked
+from advref.reproduce.experiments import attack_params, attacked
 
 SUBSPACE = {"eps_l2": 5.0, "k": 50, "clip": [0.0, 1.0]}
 
@@ -21,7 +21,8 @@ def fixed_eps(ctx):
     for name in ("softmax", "maxout", "maxout-adv"):
         _, adv, _ = attacked(ctx, name)
         ctx.add(f"bench1-{name}", f"benchmark 1: fixed-eps FGSM, {name}", "error", None,
-                adv["error"], model=name, forward_model=name, backprop_model=name, **ATTACK)
+                adv["error"], model=name, forward_model=name, backprop_model=name,
+                **attack_params(ctx))
 
 
 def minimal_size(ctx):

@@ -40,7 +40,8 @@ PROFILES = {
     "paper": {
         "data": "mnist", "binary": "binary37", "dtype": "float32",
         "epochs": {"softmax": None, "logistic": None, "maxout": None, "mlp": None, "rbf": None},
-        "overrides": {}, "patience": "recipe", "two_stage": True, "train_clip": None,
+        "overrides": {}, "patience": "recipe", "two_stage": True,
+        "train_clip": None, "eval_clip": None,
         "n_minimal": 100, "minimal_candidates": None, "n_rubbish": 10_000, "n_subspace": 1000,
         "n_transfer_nn": None, "big_maxout": True,
     },
