@@ -101,3 +101,47 @@ def test_results_json_is_strict(run):
         raise ValueError(f"non-standard JSON token {token}")
 
     json.loads(text, parse_constant=refuse)
+
+
+def test_each_experiment_reads_exactly_the_models_it_declares(run):
+    from advref.reproduce.jobs import RUNS, needs
+    from advref.reproduce.profiles import get_profile
+    from advref.reproduce.runner import make_context
+
+    out, _, _, _ = run
+    profile = get_profile("sample")
+    for name, experiment in RUNS.items():
+        ctx = make_context(profile, out, 0, log=None)
+        seen = []
+        get = ctx.cache.get
+        ctx.cache.get = lambda model, data, get=get: seen.append(model) or get(model, data)
+        experiment(ctx)
+        assert set(seen) == set(needs(name, profile)), name
+
+
+def test_only_and_skip_choose_experiments_and_unknown_names_are_clear(run, capsys):
+    from advref.reproduce.jobs import select
+
+    assert select(["subspace"]) == ["subspace"]
+    assert "subspace" not in select(skip=["subspace"])
+    with pytest.raises(ValueError, match="--only must name experiments among .*got nope"):
+        select(["nope"])
+    out, _, _, _ = run
+    assert main(["reproduce", "--profile", "sample", "--out", str(out), "--only", "subspace",
+                 "--jobs", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["experiments"] == ["subspace"]
+    assert {r["id"] for r in result["rows"]} == {"subspace-maxout"}
+
+
+def test_plan_lists_every_job_with_its_key(run, capsys):
+    out, result, _, _ = run
+    assert main(["reproduce", "--profile", "sample", "--out", str(out), "--plan", "--json",
+                 "--no-probe"]) == 0
+    jobs = json.loads(capsys.readouterr().out)
+    trains = {j["job"]: j for j in jobs if j["job"].startswith("train:")}
+    assert all(j["done"] for j in trains.values())          # the fixture trained them all
+    cached = {n: info["file"] for n, info in result["models"].items()}
+    for name, path in cached.items():
+        assert trains[f"train:{name}"]["key"][:12] in path
+        assert trains[f"train:{name}"]["command"][-2:] == ["--train", name]

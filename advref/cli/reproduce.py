@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from advref import _json as strict_json
 from advref.reproduce import reproduce
-from advref.reproduce.profiles import PROFILES
+from advref.reproduce.profiles import PROFILES, get_profile
 from advref.reproduce.report import fmt
 from advref.reproduce.runner import train_models
 
@@ -22,7 +25,18 @@ def register(sub):
                         "else sample")
     p.add_argument("--out", default="advref-results", help="output folder (advref-results)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=1, help="train models in N processes")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="train models in N processes with one BLAS thread each (default: "
+                        "the core count; on 2 cores two one-thread jobs trained 1.28-1.42x "
+                        "the updates/s of one two-thread job, benchmarks/bench_jobs.py)")
+    p.add_argument("--only", nargs="+", metavar="EXPERIMENT",
+                   help="run only these experiments (and train only the models they need)")
+    p.add_argument("--skip", nargs="+", metavar="EXPERIMENT", help="skip these experiments")
+    p.add_argument("--plan", action="store_true",
+                   help="print every job (model trainings, experiments) as a shell command "
+                        "with its cache key and estimated cost, then exit")
+    p.add_argument("--no-probe", action="store_true",
+                   help="with --plan, skip the throughput probe (no cost estimates)")
     p.add_argument("--train", nargs="+", metavar="MODEL",
                    help="only train (or resume) these models into DIR/models, then exit: "
                         "one job per model, e.g. for separate processes or a cluster")
@@ -30,14 +44,35 @@ def register(sub):
     p.set_defaults(run=run)
 
 
+def print_plan(args) -> int:
+    from advref.reproduce.jobs import format_plan, plan, select
+    from advref.reproduce.runner import default_profile, make_context
+
+    chosen = select(args.only, args.skip)
+    profile = get_profile(args.profile or default_profile())
+    ctx = make_context(profile, Path(args.out), args.seed, log=None)
+    command = ["advref", "reproduce", "--profile", profile["name"], "--out", str(args.out),
+               "--seed", str(args.seed)]
+    jobs = plan(ctx.cache, lambda n: ctx.binary if n == "logistic" else ctx.data, chosen,
+                command=command, probe=not args.no_probe)
+    if args.json:
+        print(strict_json.dumps(jobs, indent=2))
+    else:
+        print(format_plan(jobs))
+    return 0
+
+
 def run(args) -> int:
     if args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs} instead.")
+    if args.plan:
+        return print_plan(args)
     if args.train:
         names = train_models(args.profile or "quick", args.out, args.train, seed=args.seed)
         print(f"trained {', '.join(names)} into {args.out}/models")
         return 0
-    result = reproduce(args.profile, args.out, seed=args.seed, jobs=args.jobs)
+    result = reproduce(args.profile, args.out, seed=args.seed, jobs=args.jobs, only=args.only,
+                       skip=args.skip)
     if args.json:
         print(strict_json.dumps(result, indent=2))
         return 0

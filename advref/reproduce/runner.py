@@ -18,9 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from advref.reproduce import experiments, figures, lecture, report
+from advref.reproduce import figures, report
 from advref.reproduce.cache import ModelCache
 from advref.reproduce.context import Context, Data
+from advref.reproduce.jobs import RUNS, models_for, select
 from advref.reproduce.profiles import MODELS, get_profile
 from data_loaders import find_mnist
 
@@ -66,7 +67,7 @@ def make_context(profile, out, seed, log):
     return Context(profile, data, binary, ModelCache(out, profile, seed, log=log), seed)
 
 
-def pretrain_in_parallel(profile, out, seed, jobs, log):
+def pretrain_in_parallel(profile, out, seed, jobs, log, names=None):
     saved = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                             "MKL_NUM_THREADS")}
     os.environ.update(dict.fromkeys(saved, "1"))
@@ -75,7 +76,7 @@ def pretrain_in_parallel(profile, out, seed, jobs, log):
 
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             for name in pool.map(train_one, [(profile, n, out, seed)
-                                             for n in model_names(profile)]):
+                                             for n in names or model_names(profile)]):
                 print(f"[reproduce] {name}: ready", file=log)
     finally:
         for k, v in saved.items():
@@ -102,28 +103,37 @@ def train_models(profile, out="advref-results", names=None, *, seed=0, log=sys.s
 
 
 def reproduce(profile=None, out="advref-results", *, seed=0, jobs=1, log=sys.stderr,
-              stop_after_models=None):
-    """Run a profile; returns the result dict that results.json holds."""
+              stop_after_models=None, only=None, skip=None):
+    """Run a profile (or the experiments `only` names, less those `skip` names);
+    returns the result dict that results.json holds."""
     start = time.perf_counter()
+    chosen = select(only, skip)
     profile = get_profile(profile or default_profile(log))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if jobs > 1 and stop_after_models is None:
-        pretrain_in_parallel(profile, out, seed, jobs, log)
+        pretrain_in_parallel(profile, out, seed, jobs, log, models_for(chosen, profile))
     ctx = make_context(profile, out, seed, log)
     if stop_after_models is not None:
         for name in model_names(profile)[:stop_after_models]:
             ctx.model(name)
         raise Interrupted(f"stopped after {stop_after_models} model(s), as asked")
-    for run in experiments.EXPERIMENTS + lecture.BENCHMARKS:
-        run(ctx)
+    for i, name in enumerate(chosen, 1):
+        RUNS[name](ctx)
+        elapsed = time.perf_counter() - start
+        print(f"[reproduce] experiment {i}/{len(chosen)} {name} done; {elapsed:.0f} s so far, "
+              f"ETA {elapsed / i * (len(chosen) - i):.0f} s (by the experiments' mean)",
+              file=log)
     result = {"profile": profile["name"], "date": datetime.date.today().isoformat(),
+              "experiments": chosen,
               "seed": seed, "machine": machine(),
               "data": {"name": ctx.data.name, "n_train": len(ctx.data.x_train),
                        "n_test": len(ctx.data.x_test), "sha256": ctx.data.digest},
               "models": ctx.cache.info, "trained_this_run": ctx.cache.trained,
               "rows": ctx.rows, "figures": {}, "figures_note": ""}
-    if figures.available():
+    if len(chosen) < len(RUNS):
+        result["figures_note"] = "figures skipped: only some experiments were run"
+    elif figures.available():
         result["figures"] = figures.make_figures(ctx, out)
     else:
         result["figures_note"] = ("figures skipped: matplotlib is not installed "

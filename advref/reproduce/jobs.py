@@ -1,0 +1,147 @@
+"""The reproduction as named jobs: one per trained model, one per experiment.
+
+A model job trains (or resumes, or finds) one model in DIR/models under its cache
+key; an experiment job needs the models it names and adds rows. `plan` lists
+them as shell commands with their keys and a cost estimate, so a user with a
+cluster can run the model jobs with their own scheduler (a Slurm job array, GNU
+parallel) into one shared DIR and then run `advref reproduce` to assemble the
+results from the cache.
+
+The cost estimate comes from a throughput probe on this machine: the time of a
+few training steps of each model at its recipe's batch size, times the updates
+an epoch, times the epoch cap (an upper bound: early stopping usually ends
+sooner; the continue rule of the second stage adds an unknown number).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+
+import numpy as np
+
+from . import experiments, lecture
+from .profiles import MODELS
+
+# The models each experiment reads (checked against the experiments by a test).
+NEEDS = {
+    "fgsm_error_rates": ("softmax", "logistic", "maxout", "rbf"),
+    "adversarial_training": ("maxout", "maxout-adv", "maxout-sign-noise",
+                             "maxout-uniform-noise", "maxout-l1"),
+    "transfer_between": ("maxout", "maxout-adv", "rbf", "softmax", "relu", "tanh"),
+    "rubbish": ("maxout", "softmax", "rbf"),
+    "random_noise_control": ("maxout",),
+    "fixed_eps": ("softmax", "maxout", "maxout-adv"),
+    "minimal_size": ("softmax", "maxout"),
+    "rubbish_class": ("softmax", "maxout", "rbf"),
+    "subspace": ("maxout",),
+}
+BIG = ("maxout1600", "maxout1600-adv")
+RUNS = {f.__name__: f for f in experiments.EXPERIMENTS + lecture.BENCHMARKS}
+
+
+def needs(name, profile):
+    extra = BIG if name == "adversarial_training" and profile["big_maxout"] else ()
+    return NEEDS[name] + extra
+
+
+def select(only=None, skip=None):
+    """The experiment names to run, in order; unknown names are a clear error."""
+    for option, names in (("--only", only), ("--skip", skip)):
+        unknown = sorted(set(names or ()) - set(RUNS))
+        if unknown:
+            raise ValueError(f"{option} must name experiments among {', '.join(RUNS)}, got "
+                             f"{', '.join(unknown)} instead.")
+    chosen = [n for n in RUNS if (not only or n in only) and n not in (skip or ())]
+    if not chosen:
+        raise ValueError("--only and --skip leave no experiment to run.")
+    return chosen
+
+
+def models_for(chosen, profile):
+    seen = []
+    for name in chosen:
+        seen += [m for m in needs(name, profile) if m not in seen]
+    return seen
+
+
+def probe_seconds_per_epoch(spec, data, steps=7):
+    """Seconds an epoch of this model's stage-1 training takes here: the median of a
+    few timed steps after a warm-up step, times the updates an epoch."""
+    from advref.reproduce.cache import objective_of
+    from advref.training.objectives import clean_objective
+    from advref.training.recipes import build_model
+    from advref.training.sgd import sgd_step
+
+    x, y, _, _ = data.split(spec["recipe"]["n_valid"])
+    batch = spec["settings"].get("batch_size", 100)
+    model = build_model(spec["recipe"]["model"], x.shape[1], data.n_classes, rng=0,
+                        dtype=np.dtype(spec["dtype"]), x=x, y=y)
+    objective = objective_of(spec["variant"]) or clean_objective
+    velocity = {k: np.zeros_like(v) for k, v in model.params.items()}
+    gen = np.random.default_rng(0)
+
+    def step():
+        _, grads = objective(model, x[:batch], y[:batch], gen)
+        sgd_step(model, grads, velocity, 0.5, 1e-3, {}, model.max_col_norm)
+
+    step()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) * -(-len(x) // batch)
+
+
+def plan(cache, data_for, chosen, *, command, probe=True):
+    """Model jobs then experiment jobs, each a dict with its command and estimate."""
+    jobs = []
+    for name in models_for(chosen, cache.profile):
+        spec, key = cache.key(name, data_for(name))
+        done = cache.path(name, key).exists()
+        epochs = spec["settings"]["epochs"]
+        per_epoch = probe_seconds_per_epoch(spec, data_for(name)) if probe and not done \
+            else None
+        stages = 2 if spec["two_stage"] else 1
+        jobs.append({"job": f"train:{name}", "key": key, "done": done, "needs": [],
+                     "epochs_cap": epochs, "stages": stages, "seconds_per_epoch": per_epoch,
+                     "estimate_seconds": 0.0 if done else
+                     (None if per_epoch is None else per_epoch * epochs * stages),
+                     "command": command + ["--train", name]})
+    for name in chosen:
+        jobs.append({"job": f"experiment:{name}", "needs": [f"train:{m}" for m in
+                                                           needs(name, cache.profile)],
+                     "command": command + ["--only", name], "estimate_seconds": None})
+    return jobs
+
+
+def format_plan(jobs):
+    lines = []
+    total = 0.0
+    for j in jobs:
+        if j["job"].startswith("train:"):
+            if j["done"]:
+                cost = "done (in the cache)"
+            elif j["estimate_seconds"] is None:
+                cost = "not probed"
+            else:
+                total += j["estimate_seconds"]
+                cost = (f"~{j['seconds_per_epoch']:.1f} s/epoch x up to {j['epochs_cap']} "
+                        f"epochs x {j['stages']} stage(s): up to "
+                        f"{j['estimate_seconds'] / 3600:.1f} h")
+            lines.append(f"{j['job']:30s} key {j['key'][:12]}  {cost}")
+        else:
+            lines.append(f"{j['job']:30s} after {', '.join(j['needs'])}")
+        lines.append(f"    {shlex.join(j['command'])}")
+    lines.append(f"estimated training time, one job at a time on this machine: up to "
+                 f"{total / 3600:.1f} h (early stopping usually ends sooner)")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
+    lines.append(f"(probed with OPENBLAS_NUM_THREADS={threads} at load average {load:.1f}; "
+                 "on a busy machine the probe overstates the cost)")
+    return "\n".join(lines)
+
+
+__all__ = ["MODELS", "NEEDS", "format_plan", "models_for", "needs", "plan", "select"]
