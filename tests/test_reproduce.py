@@ -114,7 +114,11 @@ def test_each_experiment_reads_exactly_the_models_it_declares(run):
         ctx = make_context(profile, out, 0, log=None)
         seen = []
         get = ctx.cache.get
-        ctx.cache.get = lambda model, data, get=get: seen.append(model) or get(model, data)
+        def recording(model, data, get=get, seen=seen):
+            seen.append(model)
+            return get(model, data)
+
+        ctx.cache.get = recording
         experiment(ctx)
         assert set(seen) == set(needs(name, profile)), name
 
