@@ -169,8 +169,14 @@ def test_config_that_asks_for_more_than_the_file_holds_is_refused_before_buildin
     # 10^5 units of 2 pieces on 6 inputs, 3 classes: 6*2e5 + 2e5 + 1e5*3 + 3 parameters,
     # which load would build before reading them; the file holds 71
     rewrite(saved, lambda a, h: h["config"].update({"units": [100_000]}))
+    import tracemalloc
+
+    tracemalloc.start()
     with pytest.raises(ModelFileError, match="implies 1700003 parameters, the file stores 71"):
         load(saved)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < saved.stat().st_size + 256 * 1024, peak     # not the 13.6 MB it asks for
     rewrite(saved, lambda a, h: h["config"].update({"units": ["4"]}))
     with pytest.raises(ModelFileError, match="units must be a positive integer"):
         load(saved)
