@@ -24,10 +24,15 @@ def trained(tmp_path_factory):
     return paths
 
 
+def strict(token):
+    raise ValueError(f"non-standard JSON token {token}")
+
+
 def run_json(capsys, argv):
+    """The command's --json output, parsed strictly (NaN and Infinity refused)."""
     capsys.readouterr()
     assert main(argv + ["--json"]) == 0
-    return json.loads(capsys.readouterr().out)
+    return json.loads(capsys.readouterr().out, parse_constant=strict)
 
 
 def test_attack(trained, capsys):

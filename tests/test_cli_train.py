@@ -50,6 +50,41 @@ def test_ctrl_c_says_where_the_checkpoint_is_and_resume_is_bit_identical(tmp_pat
     assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
 
 
+def test_sigterm_leaves_no_temporary_file_and_says_how_to_resume(tmp_path):
+    out = tmp_path / "m.npz"
+    proc = advref(*LONG, "--out", str(out))
+    ckpt = tmp_path / "m.npz.ckpt.npz"
+    deadline = time.monotonic() + 120
+    while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err and "terminated" in err and "--resume" in err
+    assert [p.name for p in tmp_path.iterdir()] == [ckpt.name]       # no .part file left
+
+
+def test_every_option_has_help_text():
+    import argparse
+
+    from advref.cli.parser import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [f"{name} {'/'.join(a.option_strings) or a.dest}"
+               for name, p in sub.choices.items() for a in p._actions
+               if not a.help and not isinstance(a, argparse._HelpAction)]
+    assert missing == []
+
+
+def test_reproduce_resume_flag_is_gone_because_every_run_resumes(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["reproduce", "--resume"])
+    assert exit.value.code == 2
+    assert "unrecognized arguments: --resume" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("out, message", [("", "empty string"), ("{tmp}", "a directory"),
                                           ("{tmp}/missing/m.npz", "does not exist")])
 def test_unwritable_out_fails_before_training(tmp_path, capsys, out, message):

@@ -15,9 +15,10 @@ def register(sub):
     p = sub.add_parser("bench", help="speed as a fraction of this machine's matmul rate",
                        description=DESCRIPTION)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--batch", type=int, nargs="+", default=[100, 1000])
+    p.add_argument("--batch", type=int, nargs="+", default=[100, 1000],
+                   help="batch sizes to time (100 1000)")
     p.add_argument("--dtype", nargs="+", default=["float32", "float64"],
-                   choices=["float32", "float64"])
+                   choices=["float32", "float64"], help="dtypes to time (both)")
     p.set_defaults(run=run_command)
 
 

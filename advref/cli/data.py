@@ -12,7 +12,9 @@ from data_loaders.sample import sample_path
 def register(sub):
     p = sub.add_parser("data", help="MNIST: where it is, whether it verifies; fetch it",
                        description="Inspect or fetch the MNIST files.")
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True,
+                               help="info: where MNIST is and whether it verifies; fetch: "
+                                    "download and verify it")
     info = actions.add_parser("info", help="where MNIST was found and whether each file verifies",
                               description="Say where MNIST was found (argument, ADVREF_DATA, "
                                           "cache, in that order), verify each file's SHA-256, and "

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 COMMANDS = ("data", "train", "gradcheck", "attacks", "reproduce", "bench")
 
@@ -27,17 +29,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised as an exception so that every `finally` and atomic write
+    cleans up (the default action would end the process on the spot)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated("terminated (SIGTERM)")
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.run(args) or 0)
     except (ValueError, TypeError, OSError) as err:
         print(f"advref {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except Terminated as err:
+        print(f"advref {args.command}: {err}", file=sys.stderr)
+        return 143
     except KeyboardInterrupt as err:
         print(f"advref {args.command}: {err or 'interrupted'}", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ def register(sub):
                         "(published recipes, hours); default quick if MNIST is found, "
                         "else sample")
     p.add_argument("--out", default="advref-results", help="output folder (advref-results)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of every model and draw (0)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                    help="train models in N processes with one BLAS thread each (default: "
                         "the core count; on 2 cores two one-thread jobs trained 1.28-1.42x "

@@ -13,9 +13,10 @@ import models
 from advref import _json as strict_json
 from advref.analysis.metrics import error_rate
 from advref.attacks.fast_gradient import fgsm
+from advref.cli.parser import Terminated
 from advref.datasets import DATA_CHOICES, default_data, load_data
 from advref.reproduce.cache import TRAINING_CODE, array_digest
-from advref.training.objectives import adversarial, noise
+from advref.training.objectives import objective_named
 from advref.training.recipes import RECIPES, build_model, get_recipe
 from advref.training.second_stage import RULES, train_two_stage
 from advref.training.sgd import train
@@ -41,7 +42,8 @@ def register(sub):
     p.add_argument("--epochs", type=int, help="maximum epochs (default: the recipe's)")
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
     p.add_argument("--seed", type=int, default=0, help="seed for init, shuffling and dropout")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="parameter and data dtype (float32)")
     p.add_argument("--out", required=True, help="where to save the model (.npz); the run "
                    "checkpoints to OUT.ckpt.npz (OUT.stage1/2.ckpt.npz with --stage2)")
     p.add_argument("--resume", action="store_true",
@@ -81,11 +83,11 @@ def choose_objective(args):
     if len(chosen) > 1:
         raise ValueError(f"choose one training objective, got {' and '.join(chosen)} instead.")
     if args.adversarial:
-        return adversarial(eps=args.eps, alpha=args.alpha), f"adversarial eps {args.eps} " \
-                                                            f"alpha {args.alpha}"
+        return (objective_named("adversarial", eps=args.eps, alpha=args.alpha),
+                f"adversarial eps {args.eps} alpha {args.alpha}")
     if args.noise:
-        return noise(args.noise, eps=args.eps, alpha=args.alpha), f"{args.noise} noise eps " \
-                                                                  f"{args.eps}"
+        return (objective_named(f"noise-{args.noise}", eps=args.eps, alpha=args.alpha),
+                f"{args.noise} noise eps {args.eps}")
     return None, "clean"
 
 
@@ -184,12 +186,13 @@ def run(args) -> int:
             model, stage2 = make_model(), None
             history = train(model, x_tr, y_tr, x_valid=x_va, y_valid=y_va, rng=args.seed,
                             checkpoint=ckpts[0], checkpoint_key=key, resume=True, **settings)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         saved = [c for c in ckpts if os.path.exists(c)]
         where = (f"checkpoint {saved[-1]}" if saved else "no checkpoint yet")
-        raise TrainingInterrupted(f"interrupted; {where}; resume with: advref "
-                                  f"{' '.join(sys.argv[1:])} --resume".replace(
-                                      " --resume --resume", " --resume")) from None
+        argv = [a for a in sys.argv[1:] if a != "--resume"]
+        kind = type(err) if isinstance(err, Terminated) else TrainingInterrupted
+        what = "terminated" if kind is Terminated else "interrupted"
+        raise kind(f"{what}; {where}; resume with: advref {' '.join(argv)} --resume") from None
     fgsm_error = error_rate(model, fgsm(model, x_test, args.eps, y=y_test), y_test)
     settings.pop("objective", None)
     result = {"model": args.model, "data": data, "seed": args.seed, "dtype": dtype.name,

@@ -28,7 +28,7 @@ import numpy as np
 import models
 from advref.reproduce.profiles import MODELS
 from advref.training.monitors import adversarial_error
-from advref.training.objectives import adversarial, noise
+from advref.training.objectives import objective_named
 from advref.training.recipes import build_model, get_recipe
 from advref.training.second_stage import continue_training, retrain
 from advref.training.sgd import History, train
@@ -46,13 +46,10 @@ def array_digest(*arrays) -> str:
 
 
 def objective_of(variant):
-    kind = variant.get("objective")
-    clip = variant.get("clip", (0.0, 1.0))
-    if kind == "adversarial":
-        return adversarial(eps=variant["eps"], alpha=variant["alpha"], clip=clip)
-    if kind in ("noise-sign", "noise-uniform"):
-        return noise(kind.split("-")[1], eps=variant["eps"], alpha=variant["alpha"], clip=clip)
-    return None
+    if variant.get("objective") is None:
+        return None
+    return objective_named(variant["objective"], eps=variant["eps"], alpha=variant["alpha"],
+                           clip=variant.get("clip", (0.0, 1.0)))
 
 
 class CacheError(ValueError):
