@@ -24,7 +24,7 @@ import numpy as np
 
 from .base import Model
 from .dropout import bernoulli_keep
-from .outputs import OUTPUTS
+from .outputs import HIDDEN_NET_OUTPUTS, OUTPUTS
 from .validation import check_float_dtype, check_number, check_positive_int, check_probability
 
 
@@ -33,11 +33,15 @@ class FeedForward(Model):
 
     activation = None
 
-    def setup(self, n_features, n_classes, dtype, include_probs, scales, n_layers):
+    def setup(self, n_features, n_classes, dtype, include_probs, scales, n_layers,
+              output="softmax"):
         self.n_features = check_positive_int(n_features, "n_features")
         self.n_classes = check_positive_int(n_classes, "n_classes", low=2)
         self.dtype = check_float_dtype(dtype)
-        self.output = OUTPUTS["softmax"]
+        if output not in HIDDEN_NET_OUTPUTS:
+            raise ValueError(f"output must be one of {HIDDEN_NET_OUTPUTS}, got {output!r} "
+                             "instead.")
+        self.output = OUTPUTS[output]
         include_probs = (1.0,) * n_layers if include_probs is None else tuple(include_probs)
         scales = (1.0,) * n_layers if scales is None else tuple(scales)
         if len(include_probs) != n_layers or len(scales) != n_layers:
@@ -96,6 +100,10 @@ class FeedForward(Model):
     def kink_distance(self, x, *, train=False, rng=None):
         _, cache = self.forward(x, train=train, rng=rng)
         return min(self.activation.kink_distance(c[2]) for c in cache[:-1])
+
+    def output_config(self):
+        """{"output": ...} unless softmax, so softmax models' configs stay as they were."""
+        return {} if self.output.name == "softmax" else {"output": self.output.name}
 
     def dropout_config(self):
         return {"include_probs": list(self.include_probs), "scales": list(self.scales)}

@@ -42,17 +42,19 @@ class MaxoutMLP(FeedForward):
     Defaults are the published recipe: two layers of 240 units x 5 pieces,
     dropout keeping the input with p .8 and later inputs with p .5 (scaled x2),
     max column norm 1.9365, weights uniform(-irange, irange), biases 0.
+    output="sigmoid-ovr" gives independent sigmoid outputs (models.outputs).
     """
 
     def __init__(self, n_features=784, n_classes=10, *, units=(240, 240), pieces=5,
                  include_probs="recipe", scales="recipe",
-                 max_col_norm=RECIPE_MAX_COL_NORM, irange=0.005, rng=0, dtype=np.float64):
+                 max_col_norm=RECIPE_MAX_COL_NORM, irange=0.005, output="softmax", rng=0,
+                 dtype=np.float64):
         units = check_int_tuple(units, "units")
         default_probs, default_scales = recipe_dropout(len(units) + 1)
         include_probs = default_probs if include_probs == "recipe" else include_probs
         scales = default_scales if scales == "recipe" else scales
         self.units, self.pieces = units, check_positive_int(pieces, "pieces")
-        self.setup(n_features, n_classes, dtype, include_probs, scales, len(units) + 1)
+        self.setup(n_features, n_classes, dtype, include_probs, scales, len(units) + 1, output)
         self.activation = Maxout(self.pieces)
         self.max_col_norm = None if max_col_norm is None else check_number(
             max_col_norm, "max_col_norm", low=0.0, low_open=True)
@@ -73,4 +75,4 @@ class MaxoutMLP(FeedForward):
         return {"n_features": self.n_features, "n_classes": self.n_classes,
                 "units": list(self.units), "pieces": self.pieces, **self.dropout_config(),
                 "max_col_norm": self.max_col_norm, "irange": self.irange,
-                "dtype": self.dtype.name}
+                **self.output_config(), "dtype": self.dtype.name}

@@ -13,6 +13,12 @@ Sigmoid (binary, labels 0/1), scores z (n, 1), s = 2y - 1:
     dz_i = -s_i * sigmoid(-s_i z_i)
     proba = [sigmoid(-z), sigmoid(z)]          (n, 2)
 
+Independent sigmoids (k classes, one-vs-rest; the paper's maxout "with
+independent sigmoid outputs"), scores z (n, k), t_ik = +1 if k == y_i else -1:
+    L_i   = sum_k softplus(-t_ik z_ik)
+    dz_ik = -t_ik sigmoid(-t_ik z_ik) = sigmoid(z_ik) - [k == y_i]
+    proba = sigmoid(z), each class on its own: rows need not sum to 1.
+
 Per-class RBF (unnormalised), scores z = log p = -q (n, k), q >= 0:
     L_i  = q_i[y_i] + sum_{k != y_i} -log(1 - exp(-q_ik))     one-vs-rest BCE
     dq_ik = 1                                   k == y_i
@@ -94,6 +100,21 @@ class SigmoidOutput:
         return losses, -s * sigmoid(-s * z)
 
 
+class IndependentSigmoidOutput:
+    name = "sigmoid-ovr"
+
+    def proba(self, z):
+        return sigmoid(z)
+
+    def predict(self, z):
+        return z.argmax(axis=1)
+
+    def loss(self, z, y):
+        target = onehot(y, z.shape[1], z.dtype)
+        t = 2 * target - 1
+        return softplus(-t * z).sum(axis=1), sigmoid(z) - target
+
+
 class RBFOutput:
     name = "rbf"
 
@@ -112,4 +133,6 @@ class RBFOutput:
         return per_class.sum(axis=1), -dq
 
 
-OUTPUTS = {o.name: o for o in (SoftmaxOutput(), SigmoidOutput(), RBFOutput())}
+OUTPUTS = {o.name: o for o in (SoftmaxOutput(), SigmoidOutput(), IndependentSigmoidOutput(),
+                                RBFOutput())}
+HIDDEN_NET_OUTPUTS = ("softmax", "sigmoid-ovr")

@@ -96,3 +96,24 @@ def test_checker_rejects_all_zero_gradients():
     by_name = {r.array: r for r in rows}
     assert by_name["W0"].nonzero == 0 and not by_name["W0"].ok
     assert by_name["b0"].nonzero == 0 and not by_name["b0"].ok
+
+
+def test_ensemble_loss_and_input_gradient_against_finite_differences():
+    import models
+    from advref.tools.gradient_audit import numeric_gradient
+
+    rng = np.random.default_rng(3)
+    members = [models.SoftmaxRegression(5, 3, init_scale=1.0, rng=1),
+               models.MaxoutMLP(5, 3, units=(4,), pieces=2, irange=1.0, rng=2),
+               models.MLP(5, 3, hidden=(4,), activation="tanh", rng=3)]
+    ens = models.Ensemble(members)
+    x, y = rng.random((4, 5)), np.array([0, 2, 1, 2])
+    losses, d_x = ens.loss_grad(x, y)
+    # the loss is -log of the mean member probability of the true class, by hand
+    mean_p = np.mean([m.predict_proba(x)[np.arange(4), y] for m in members], axis=0)
+    np.testing.assert_allclose(losses, -np.log(mean_p), rtol=1e-13)
+    for i in range(4):
+        row = x[i:i + 1].copy()
+        numeric = numeric_gradient(lambda row=row, i=i: ens.loss_grad(row, y[i:i + 1])[0].sum(),
+                                   row)
+        np.testing.assert_allclose(d_x[i], numeric[0], rtol=1e-6, atol=1e-9)

@@ -66,3 +66,20 @@ def test_stable_primitives():
         np.testing.assert_allclose(softplus(t), expected, rtol=1e-15, atol=1e-300)
         np.testing.assert_allclose(sigmoid(t), [0, 1 / (1 + np.exp(30)), 0.5,
                                                 1 / (1 + np.exp(-30)), 1], rtol=1e-12)
+
+
+def test_independent_sigmoid_loss_at_a_hand_computed_point():
+    import math
+
+    from models.outputs import OUTPUTS
+
+    out = OUTPUTS["sigmoid-ovr"]
+    z = np.array([[2.0, -1.0, 0.0]])
+    losses, dz = out.loss(z, np.array([0]))
+    # target class 0: softplus(-2); others: softplus(-1) and softplus(0)
+    expected = math.log1p(math.exp(-2)) + math.log1p(math.exp(-1)) + math.log(2)
+    assert losses[0] == pytest.approx(expected, rel=1e-15)
+    s = [1 / (1 + math.exp(-v)) for v in (2.0, -1.0, 0.0)]
+    np.testing.assert_allclose(dz, [[s[0] - 1, s[1], s[2]]], rtol=1e-15)
+    np.testing.assert_allclose(out.proba(z), [s], rtol=1e-15)      # rows need not sum to 1
+    assert out.predict(z)[0] == 0

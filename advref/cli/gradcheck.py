@@ -23,6 +23,8 @@ SUITE = {
     "logistic": lambda: LogisticRegression(D),
     "softmax": lambda: SoftmaxRegression(D, K),
     "maxout": lambda: MaxoutMLP(D, K, units=(3, 4), pieces=3, **DROPOUT),
+    "maxout-sigmoid": lambda: MaxoutMLP(D, K, units=(3, 4), pieces=3, output="sigmoid-ovr",
+                                        **DROPOUT),
     "relu": lambda: MLP(D, K, hidden=(5, 4), activation="relu", **DROPOUT),
     "tanh": lambda: MLP(D, K, hidden=(5, 4), activation="tanh"),
     "rbf": lambda: RBFNetwork(D, K),

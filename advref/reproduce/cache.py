@@ -144,12 +144,14 @@ class ModelCache:
         if "l1" in variant:
             settings["l1"] = variant["l1"]
 
+        seed = self.seed + variant.get("member", 0)      # ensemble members: the next seeds
+
         def make():
             return build_model(spec["recipe"]["model"], x.shape[1], data.n_classes,
-                               rng=self.seed, dtype=np.dtype(spec["dtype"]), x=x, y=y)
+                               rng=seed, dtype=np.dtype(spec["dtype"]), x=x, y=y)
 
         ck = {k: self.path(name, key, f".stage{k}.ckpt.npz") for k in (1, 2)}
-        common = {"rng": self.seed, "log": self.log, "checkpoint_key": key, "resume": True}
+        common = {"rng": seed, "log": self.log, "checkpoint_key": key, "resume": True}
         stage1_file = self.path(name, key, ".stage1.npz")
         if spec["two_stage"] and stage1_file.exists():
             first, extra1 = load_checked(stage1_file, key, spec)

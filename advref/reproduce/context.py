@@ -31,6 +31,14 @@ class Data:
                                  min(n_valid, len(self.x_train) // 5))
 
 
+def _measured(value):
+    """A float, or None where nothing was measured (NaN: e.g. the confidence on
+    mistakes when there are none)."""
+    if value is None or np.isnan(value):
+        return None
+    return float(value)
+
+
 @dataclass
 class Context:
     profile: dict
@@ -48,5 +56,5 @@ class Context:
         """One result row: the paper's number beside the measured one (fractions
         for unit "%"), with every parameter needed to reproduce it."""
         self.rows.append({"id": id, "experiment": experiment, "quantity": quantity,
-                          "paper": paper, "measured": None if measured is None
-                          else float(measured), "unit": unit, "params": params})
+                          "paper": paper, "measured": _measured(measured), "unit": unit,
+                          "params": params})

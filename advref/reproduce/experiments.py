@@ -15,6 +15,7 @@ from advref.analysis.transferability import transfer
 from advref.attacks.fast_gradient import fgsm
 from advref.attacks.noise import random_sign
 from advref.attacks.rubbish import rubbish_report, rubbish_samples
+from models import Ensemble
 
 EPS = 0.25
 ATTACK = {"eps": EPS, "norm": "inf", "clip": [0.0, 1.0], "labels": "true"}
@@ -194,6 +195,45 @@ def rubbish(ctx):
                     paper[1], r["mean_confidence_fooled"], model=name, **params)
 
 
+def rubbish_sigmoid(ctx):
+    """The paper's maxout with independent sigmoid outputs on N(0, I) rubbish."""
+    n = ctx.profile["n_rubbish"]
+    samples = rubbish_samples(n, source="standard-normal", x_train=ctx.data.x_train,
+                              rng=ctx.seed)
+    params = {"source": "N(0, I)", "n": n, "seed": ctx.seed, "threshold": 0.5}
+    r = rubbish_report(ctx.model("maxout-sigmoid"), samples)
+    ctx.add("rubbish-maxout-sigmoid", "rubbish N(0, I), maxout with independent sigmoids",
+            "any class p > .5", 0.68, r["fooled_rate"], model="maxout-sigmoid", **params)
+    ctx.add("rubbish-maxout-sigmoid-conf", "rubbish N(0, I), maxout with independent sigmoids",
+            "mean confidence", 0.879, r["mean_confidence_fooled"], model="maxout-sigmoid",
+            **params)
+
+
+def ensemble_members(profile):
+    """The ensemble's maxout nets: the recipe's model and members trained from the next
+    seeds (the paper: 12)."""
+    return ["maxout"] + [f"maxout-member{i}" for i in range(1, profile["ensemble_members"])]
+
+
+def ensemble(ctx):
+    """FGSM on an ensemble of maxout nets (averaged probabilities), and the ensemble's
+    error on FGSM examples made against one member."""
+    names = ensemble_members(ctx.profile)
+    members = [ctx.model(n) for n in names]
+    ens = Ensemble(members)
+    data, clip = ctx.data, eval_clip(ctx)
+    x, y = data.x_test, data.y_test
+    on_ensemble = fgsm(ens, x, EPS, y=y, clip=clip)
+    on_one = fgsm(members[0], x, EPS, y=y, clip=clip)
+    params = dict(attack_params(ctx), members=len(names),
+                  note="paper: 12 members" if len(names) != 12 else "")
+    ctx.add("ensemble-fgsm", f"ensemble of {len(names)} maxout nets, FGSM on the ensemble",
+            "error", 0.911, evaluate(ens, on_ensemble, y)["error"], models=names, **params)
+    ctx.add("ensemble-fgsm-one", f"ensemble of {len(names)} maxout nets, FGSM on one member",
+            "error of the ensemble", 0.879, evaluate(ens, on_one, y)["error"], models=names,
+            **params)
+
+
 def random_noise_control(ctx):
     model, data = ctx.model("maxout"), ctx.data
     noisy = random_sign(data.x_test, EPS, ctx.seed)
@@ -203,4 +243,5 @@ def random_noise_control(ctx):
 
 
 EXPERIMENTS = (fgsm_error_rates, adversarial_training, transfer_between, rubbish,
+               rubbish_sigmoid, ensemble,
                random_noise_control)

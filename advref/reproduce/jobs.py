@@ -31,6 +31,8 @@ NEEDS = {
                              "maxout-uniform-noise", "maxout-l1"),
     "transfer_between": ("maxout", "maxout-adv", "rbf", "softmax", "relu", "tanh"),
     "rubbish": ("maxout", "softmax", "rbf"),
+    "rubbish_sigmoid": ("maxout-sigmoid",),
+    "ensemble": (),                   # the profile's members: needs()
     "random_noise_control": ("maxout",),
     "fixed_eps": ("softmax", "maxout", "maxout-adv"),
     "minimal_size": ("softmax", "maxout"),
@@ -42,6 +44,8 @@ RUNS = {f.__name__: f for f in experiments.EXPERIMENTS + lecture.BENCHMARKS}
 
 
 def needs(name, profile):
+    if name == "ensemble":
+        return tuple(experiments.ensemble_members(profile))
     extra = BIG if name == "adversarial_training" and profile["big_maxout"] else ()
     return NEEDS[name] + extra
 

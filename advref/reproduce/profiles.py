@@ -29,6 +29,7 @@ PROFILES = {
         "train_clip": [0.0, 1.0],
         "n_minimal": 2, "minimal_candidates": 2, "n_rubbish": 2000, "n_subspace": 20,
         "n_transfer_nn": None, "big_maxout": False,
+        "ensemble_members": 3,
     },
     "quick": {
         "data": "mnist", "binary": "binary37", "dtype": "float32",
@@ -36,6 +37,7 @@ PROFILES = {
         "overrides": {}, "patience": 5, "two_stage": False, "train_clip": [0.0, 1.0],
         "n_minimal": 10, "minimal_candidates": 3, "n_rubbish": 10_000, "n_subspace": 100,
         "n_transfer_nn": 2000, "big_maxout": False,
+        "ensemble_members": 3,
     },
     "paper": {
         "data": "mnist", "binary": "binary37", "dtype": "float32",
@@ -44,6 +46,7 @@ PROFILES = {
         "train_clip": None, "eval_clip": None,
         "n_minimal": 100, "minimal_candidates": None, "n_rubbish": 10_000, "n_subspace": 1000,
         "n_transfer_nn": None, "big_maxout": True,
+        "ensemble_members": 12,
     },
 }
 
@@ -60,8 +63,10 @@ MODELS = {
     "maxout-uniform-noise": ("maxout", "maxout", {"objective": "noise-uniform", "eps": 0.25,
                                                   "alpha": 0.5}),
     "maxout-l1": ("maxout", "maxout", {"l1": {"W0": 0.0025}}),
+    "maxout-sigmoid": ("maxout-sigmoid", "maxout", {}),
     "maxout1600": ("maxout1600", "maxout", {}),
     "maxout1600-adv": ("maxout1600", "maxout", ADV),
+    **{f"maxout-member{i}": ("maxout", "maxout", {"member": i}) for i in range(1, 12)},
     "rbf": ("rbf", "rbf", {}),
     "relu": ("relu", "mlp", {}),
     "tanh": ("tanh", "mlp", {}),

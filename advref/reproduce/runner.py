@@ -21,6 +21,7 @@ import numpy as np
 from advref.reproduce import figures, report
 from advref.reproduce.cache import ModelCache
 from advref.reproduce.context import Context, Data
+from advref.reproduce.experiments import ensemble_members
 from advref.reproduce.jobs import RUNS, models_for, select
 from advref.reproduce.profiles import MODELS, get_profile
 from data_loaders import find_mnist
@@ -39,7 +40,9 @@ def default_profile(log=sys.stderr):
 
 
 def model_names(profile):
-    return [n for n in MODELS if profile["big_maxout"] or not n.startswith("maxout1600")]
+    members = set(ensemble_members(profile))
+    return [n for n in MODELS if (profile["big_maxout"] or not n.startswith("maxout1600"))
+            and (not n.startswith("maxout-member") or n in members)]
 
 
 def machine():

@@ -16,14 +16,15 @@ import copy
 import numpy as np
 
 
-def maxout_mnist_pi(units=240):
+def maxout_mnist_pi(units=240, output="softmax"):
     """784 -> maxout(units x 5) x 2 -> softmax; dropout, max-norm 1.9365; SGD batch 100,
     lr .1 / 1.000004 per update (floor 1e-6), momentum .5 -> .7 over epochs 1..250,
     early stopping after 100 epochs without improvement on 50k/10k."""
     return {
         "model": {"class": "MaxoutMLP", "units": [units, units], "pieces": 5,
                   "include_probs": [0.8, 0.5, 0.5], "scales": [1.0, 2.0, 2.0],
-                  "max_col_norm": 1.9365, "irange": 0.005},
+                  "max_col_norm": 1.9365, "irange": 0.005,
+                  **({} if output == "softmax" else {"output": output})},
         "train": {"epochs": 1000, "batch_size": 100, "lr": 0.1, "lr_decay": 1.000004,
                   "lr_min": 1e-6, "momentum": 0.5, "final_momentum": 0.7,
                   "momentum_start": 1, "momentum_saturate": 250, "patience": 100},
@@ -68,6 +69,8 @@ RECIPES = {
     "softmax": softmax_mnist,
     "maxout": maxout_mnist_pi,
     "maxout1600": lambda: maxout_mnist_pi(units=1600),
+    # the paper's rubbish-class variant: the same recipe, independent sigmoid outputs
+    "maxout-sigmoid": lambda: maxout_mnist_pi(output="sigmoid-ovr"),
     "relu": lambda: mlp_mnist("relu"),
     "tanh": lambda: mlp_mnist("tanh"),
     "rbf": rbf_mnist,
