@@ -126,3 +126,17 @@ def test_alpha_without_a_defence_is_refused(tmp_path, capsys):
     assert main(["train", "softmax", "--data", "sample", "--alpha", "0.3", "--out",
                  str(tmp_path / "m.npz")]) == 2
     assert "--alpha" in capsys.readouterr().err
+
+
+def test_maxout_learns_on_the_sample_and_says_which_init_it_used(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    assert main(["train", "maxout", "--data", "sample", "--epochs", "4", "--out", str(out),
+                 "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "uniform(-0.05, 0.05)" in captured.err
+    result = json.loads(captured.out)
+    assert result["recipe"]["model"]["irange"] == 0.05
+    assert result["test_error"] < 0.5                  # chance is 0.9
+    assert main(["train", "softmax", "--data", "sample", "--irange", "0.1", "--out",
+                 str(tmp_path / "s.npz")]) == 2
+    assert "--irange" in capsys.readouterr().err
