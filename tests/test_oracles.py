@@ -242,3 +242,65 @@ def test_adversarial_logistic_loss_on_exact_arguments(label):
 
     x_adv = fgsm(model, x, float(eps), y=np.full(2, label), clip=None)
     assert model.mean_loss(x_adv, np.full(2, label)) == pytest.approx(expected, rel=1e-15)
+
+
+def test_transfer_uses_true_labels_norm_and_clip_by_hand():
+    rng = np.random.default_rng(5)
+    source = SoftmaxRegression(20, 4, init_scale=1.0, rng=1)
+    target = SoftmaxRegression(20, 4, init_scale=1.0, rng=2)
+    x = rng.random((300, 20))
+    y = rng.integers(0, 4, 300)              # true labels, unlike the source's predictions
+    eps = 0.7
+    W, b = source.params["W"], source.params["b"]
+    z = x @ W + b
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[np.arange(300), y] -= 1
+    g = p @ W.T
+    x_adv = np.clip(x + eps * g / np.linalg.norm(g, axis=1, keepdims=True), 0, 1)
+    src_pred = (x_adv @ W + b).argmax(1)
+    tgt_pred = (x_adv @ target.params["W"] + target.params["b"]).argmax(1)
+    src_wrong, tgt_wrong = src_pred != y, tgt_pred != y
+    both = src_wrong & tgt_wrong
+    same = both & (src_pred == tgt_pred)
+    out = transfer(source, [target], x, y, eps, norm=2, clip=(0.0, 1.0))
+    t = out["targets"]["target0"]
+    assert out["source_error"] == src_wrong.mean()
+    assert t["error"] == tgt_wrong.mean()
+    assert t["same_class_on_both_wrong"] == same.sum() / both.sum()
+    assert t["same_class_on_source_mistakes"] == same.sum() / src_wrong.sum()
+
+
+def test_transfer_with_a_single_example_wrong_for_both():
+    y = np.array([0, 1, 2])
+    out = transfer(Fixed([1, 1, 2]), [Fixed([1, 1, 2])], np.zeros((3, 3)), y, 0.1,
+                   clip=None)["targets"]["target0"]
+    assert out["same_class_on_both_wrong"] == 1.0 and out["same_class_on_source_mistakes"] == 1.0
+    none = transfer(Fixed([0, 1, 2]), [Fixed([1, 1, 2])], np.zeros((3, 3)), y, 0.1,
+                    clip=None)["targets"]["target0"]
+    assert none["same_class_on_both_wrong"] == 0.0 and none["n_both_wrong"] == 0
+
+
+def test_objective_value_is_the_training_mode_loss_with_the_given_draws():
+    from advref.training.objectives import clean_objective, objective_value
+    from models import MaxoutMLP
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((50, 8)), rng.integers(0, 3, 50)
+    net = MaxoutMLP(8, 3, units=(6,), pieces=2, irange=0.5, include_probs=(0.8, 0.5),
+                    scales=(1.0, 2.0), rng=1)
+    got = objective_value(clean_objective, net, x, y, np.random.default_rng(9), batch_size=20)
+    draws = np.random.default_rng(9)
+    by_batch = [net.loss_and_grads(x[i:i + 20], y[i:i + 20], train=True, rng=draws)[0] * len(
+        x[i:i + 20]) for i in range(0, 50, 20)]
+    assert got == pytest.approx(sum(by_batch) / 50, rel=1e-12)
+    assert got != pytest.approx(net.mean_loss(x, y), rel=1e-3)     # not the eval-mode loss
+
+    class NoMeanLoss:                      # the fallback: a model without mean_loss
+        def loss_and_grads(self, xb, yb, *, train=False, rng=None):
+            assert train and rng is not None
+            return float(xb.mean()), {}          # a mean loss, as the protocol's
+
+    x_rows = np.arange(10.0).reshape(5, 2)      # row means .5, 2.5, 4.5, 6.5, 8.5
+    assert objective_value(clean_objective, NoMeanLoss(), x_rows, np.zeros(5, int),
+                           np.random.default_rng(0), batch_size=2) == 4.5
