@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import gzip
 import math
-import stat
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-from .files import atomic_write_bytes
+from .files import atomic_write_bytes, check_regular_file
 
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -51,13 +50,11 @@ CHUNK = 1 << 20
 def _raw_bytes(path) -> bytes:
     path = Path(path)
     try:
-        mode = path.stat().st_mode
+        check_regular_file(path, "data file")
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
-    except OSError as err:
-        raise DataError(f"{path}: cannot be read ({err.strerror})") from None
-    if not stat.S_ISREG(mode):
-        raise DataError(f"{path}: not a regular file (a directory, FIFO or device)")
+    except ValueError as err:
+        raise DataError(str(err)) from None
     try:
         return path.read_bytes()
     except OSError as err:

@@ -22,16 +22,22 @@ def advref(*args):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_ctrl_c_says_where_the_checkpoint_is_and_resume_is_bit_identical(tmp_path):
-    out = tmp_path / "m.npz"
+def signalled_run(out, signum):
+    """A long training run sent `signum` once its first checkpoint exists."""
     proc = advref(*LONG, "--out", str(out))
-    ckpt = tmp_path / "m.npz.ckpt.npz"
+    ckpt = out.parent / f"{out.name}.ckpt.npz"
     deadline = time.monotonic() + 120
     while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
+        time.sleep(0.02)
+    time.sleep(0.2)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=120)
+    return proc, ckpt, err
+
+
+def test_ctrl_c_says_where_the_checkpoint_is_and_resume_is_bit_identical(tmp_path):
+    out = tmp_path / "m.npz"
+    proc, ckpt, err = signalled_run(out, signal.SIGINT)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     last = err.strip().splitlines()[-1]
@@ -51,15 +57,7 @@ def test_ctrl_c_says_where_the_checkpoint_is_and_resume_is_bit_identical(tmp_pat
 
 
 def test_sigterm_leaves_no_temporary_file_and_says_how_to_resume(tmp_path):
-    out = tmp_path / "m.npz"
-    proc = advref(*LONG, "--out", str(out))
-    ckpt = tmp_path / "m.npz.ckpt.npz"
-    deadline = time.monotonic() + 120
-    while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
+    proc, ckpt, err = signalled_run(tmp_path / "m.npz", signal.SIGTERM)
     assert proc.returncode == 143, err
     assert "Traceback" not in err and "terminated" in err and "--resume" in err
     assert [p.name for p in tmp_path.iterdir()] == [ckpt.name]       # no .part file left

@@ -28,32 +28,29 @@ def add_data_arguments(p, n_default=None, what="test"):
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-def test_data(args, model, description):
-    """(x, y, data name) for the model, in the model's dtype."""
+def _data(args, model, description):
+    """(data name, x_train, y_train, x_test, y_test) of --data (default: what the model
+    was trained on), in the model's dtype, with its class count checked."""
     data = args.data or description["trained_on"] or default_data(model.n_classes == 2)
-    _, _, x, y, n_classes = load_data(data, model.dtype)
+    *arrays, n_classes = load_data(data, model.dtype)
     if n_classes != model.n_classes:
         raise ValueError(f"the model has {model.n_classes} classes, --data {data} has "
                          f"{n_classes}.")
-    if args.n is not None:
-        if args.n < 1:
-            raise ValueError(f"--n must be >= 1, got {args.n} instead.")
-        x, y = x[:args.n], y[:args.n]
-    return x, y, data
+    if args.n is not None and args.n < 1:
+        raise ValueError(f"--n must be >= 1, got {args.n} instead.")
+    return (data, *arrays)
+
+
+def test_data(args, model, description):
+    """(x, y, data name): the first --n test examples for the model."""
+    data, _, _, x, y = _data(args, model, description)
+    return x[:args.n], y[:args.n], data
 
 
 def training_data(args, model, description):
-    """(x_train[:n], data name): the training images of --data (default: the model's)."""
-    data = args.data or description["trained_on"] or default_data(model.n_classes == 2)
-    x, _, _, _, n_classes = load_data(data, model.dtype)
-    if n_classes != model.n_classes:
-        raise ValueError(f"the model has {model.n_classes} classes, --data {data} has "
-                         f"{n_classes}.")
-    if args.n is not None:
-        if args.n < 1:
-            raise ValueError(f"--n must be >= 1, got {args.n} instead.")
-        x = x[:args.n]
-    return x, data
+    """(x_train[:n], data name): the first --n training images of --data."""
+    data, x, _, _, _ = _data(args, model, description)
+    return x[:args.n], data
 
 
 def emit(args, result, lines):

@@ -171,11 +171,16 @@ def nearest_neighbour_transfer(ctx, source):
             **attack_params(ctx))
 
 
-def rubbish(ctx):
+def gaussian_rubbish(ctx):
+    """(samples, row parameters): the profile's N(0, I) rubbish samples."""
     n = ctx.profile["n_rubbish"]
     samples = rubbish_samples(n, source="standard-normal", x_train=ctx.data.x_train,
                               rng=ctx.seed)
-    params = {"source": "N(0, I)", "n": n, "seed": ctx.seed, "threshold": 0.5}
+    return samples, {"source": "N(0, I)", "n": n, "seed": ctx.seed, "threshold": 0.5}
+
+
+def rubbish(ctx):
+    samples, params = gaussian_rubbish(ctx)
     r = rubbish_report(ctx.model("maxout"), samples)
     ctx.add("rubbish-maxout", "rubbish N(0, I), maxout", "any class p > .5", 0.9835,
             r["fooled_rate"], model="maxout", **params)
@@ -197,10 +202,7 @@ def rubbish(ctx):
 
 def rubbish_sigmoid(ctx):
     """The paper's maxout with independent sigmoid outputs on N(0, I) rubbish."""
-    n = ctx.profile["n_rubbish"]
-    samples = rubbish_samples(n, source="standard-normal", x_train=ctx.data.x_train,
-                              rng=ctx.seed)
-    params = {"source": "N(0, I)", "n": n, "seed": ctx.seed, "threshold": 0.5}
+    samples, params = gaussian_rubbish(ctx)
     r = rubbish_report(ctx.model("maxout-sigmoid"), samples)
     ctx.add("rubbish-maxout-sigmoid", "rubbish N(0, I), maxout with independent sigmoids",
             "any class p > .5", 0.68, r["fooled_rate"], model="maxout-sigmoid", **params)
