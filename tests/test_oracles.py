@@ -304,3 +304,36 @@ def test_objective_value_is_the_training_mode_loss_with_the_given_draws():
     x_rows = np.arange(10.0).reshape(5, 2)      # row means .5, 2.5, 4.5, 6.5, 8.5
     assert objective_value(clean_objective, NoMeanLoss(), x_rows, np.zeros(5, int),
                            np.random.default_rng(0), batch_size=2) == 4.5
+
+
+def test_adversarial_monitor_attacks_the_true_labels_with_its_norm():
+    rng = np.random.default_rng(1)
+    model = SoftmaxRegression(20, 4, init_scale=1.0, rng=1)
+    x = rng.random((300, 20))
+    y = rng.integers(0, 4, 300)            # true labels, mostly not the model's predictions
+    W, b = model.params["W"], model.params["b"]
+    z = x @ W + b
+    p = np.exp(z - z.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[np.arange(300), y] -= 1
+    g = p @ W.T
+    x_adv = np.clip(x + 0.5 * g / np.linalg.norm(g, axis=1, keepdims=True), 0, 1)
+    expected = np.mean((x_adv @ W + b).argmax(1) != y)
+    assert adversarial_error(0.5, norm=2)(model, x, y) == expected
+
+
+def test_max_norm_in_float32_matches_a_column_by_column_loop():
+    from advref.training.max_norm import limit_column_norms
+
+    rng = np.random.default_rng(2)
+    for long_columns in (1, 3, 40):
+        W = rng.standard_normal((30, 60)).astype(np.float32) * 0.1
+        W[:, :long_columns] *= 100
+        expected = W.copy()
+        for j in range(60):
+            n = np.sqrt(np.einsum("i,i->", W[:, j], W[:, j]))     # float32, as the code
+            if n > 1.5:
+                expected[:, j] = W[:, j] * np.float32(1.5 / n)
+        limit_column_norms(W, 1.5)
+        assert W.dtype == np.float32
+        np.testing.assert_array_equal(W, expected)
