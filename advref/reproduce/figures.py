@@ -91,9 +91,12 @@ def logit_path_figure(ctx, plt):
     ax.set_xlabel("eps along the FGSM direction (not clipped)")
     ax.set_ylabel("score")
     ax.legend(ncol=5, fontsize=7)
-    strip.imshow(np.hstack([(x[0] + e * direction[0]).reshape(28, 28)
-                            for e in eps[::6]]), cmap="gray")
-    strip.axis("off")
+    shown = eps[::6]
+    strip.imshow(np.hstack([(x[0] + e * direction[0]).reshape(28, 28) for e in shown]),
+                 cmap="gray")
+    strip.set_xticks(28 * np.arange(len(shown)) + 13.5, [f"{e:g}" for e in shown], fontsize=7)
+    strip.set_yticks([])
+    strip.set_xlabel("eps of each image")
     fig.suptitle(f"Maxout scores along x + eps*sign(grad) (true class {y[0]}; cf. Fig. 4)")
     return fig
 
@@ -102,13 +105,13 @@ def cross_section_figure(ctx, plt):
     model, data = ctx.model("maxout"), ctx.data
     d1, d2 = fgsm_plane(model, data.x_test[0], data.y_test[0], rng=ctx.seed)
     classes, grid = cross_section(model, data.x_test[0], d1, d2, extent=1.0, steps=81)
-    fig, ax = plt.subplots(figsize=(5, 4.5))
+    fig, ax = plt.subplots(figsize=(5.5, 4.8), layout="constrained")
     shown = ax.imshow(classes, origin="lower", cmap="tab10", vmin=-0.5, vmax=9.5,
                       extent=[grid[0], grid[-1], grid[0], grid[-1]])
-    fig.colorbar(shown, ticks=range(10), label="predicted class")
+    fig.colorbar(shown, ax=ax, ticks=range(10), label="predicted class", shrink=0.85)
     ax.set_xlabel("eps along the FGSM direction")
     ax.set_ylabel("eps along a random orthogonal direction")
-    ax.set_title(f"Maxout class map around a test {data.y_test[0]} (not clipped)")
+    fig.suptitle(f"Maxout class map around a test {data.y_test[0]} (not clipped)")
     return fig
 
 
