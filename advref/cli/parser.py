@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 
-COMMANDS = ("data", "train", "gradcheck", "attacks", "reproduce", "bench")
+COMMANDS = ("data", "train", "gradcheck", "attacks", "reproduce", "bench", "vectors")
 
 
 def build_parser() -> argparse.ArgumentParser:

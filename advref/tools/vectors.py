@@ -1,0 +1,212 @@
+"""Conformance vectors: fixed small models and inputs with float64 reference answers,
+for auditing any implementation of the paper's maths (advref's own included).
+
+A vector set is a folder of .npz files (no pickle) and a manifest.json:
+
+    manifest.json   {"format": "advref-vectors", "version": 1, "cases": [{"name",
+                    "kind", "config", "file", "sha256", "quantities"}]}
+    CASE.npz        weights/<param>, x, y, target, and ref/<quantity> arrays
+
+Quantities, for every case:
+    losses, input_gradient      each example's loss and d loss / d x (loss_grad)
+    param_gradient/<param>      d mean loss / d param, evaluation mode
+    fgsm/<norm>/<untargeted|targeted>/<clip|noclip>   x_adv at eps EPS; targeted
+                                moves toward `target`; clip is [0, 1]
+and for the binary logistic cases the closed forms: adversarial_logistic_loss
+(mean, at eps EPS) and minimal_distance/<2|inf> (distance to the hyperplane).
+Edge cases: a saturated softmax, a zero input gradient (a ReLU net whose units
+are all dead), a tiny one (a logistic model with a margin of ~700), ties in |g|
+for the L1 step, inputs on the clip box, and maxout pieces that tie.
+
+An implementation is checked through a `Subject`: an object with any of
+`loss_grad(kind, config, weights, x, y) -> (losses, d_x)` and
+`fgsm(kind, config, weights, x, y, eps, norm, targeted, clip) -> x_adv`
+(norm is "inf", "2" or "1"; clip None or (0.0, 1.0)); the checker compares what
+it offers with the references and reports the worst error against a tolerance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+import models
+from advref.attacks.fast_gradient import fgsm
+from advref.attacks.minimal import linear_minimal_perturbation
+from advref.training.closed_form_logistic import adversarial_logistic_loss
+from data_loaders.files import atomic_write_bytes
+
+FORMAT, VERSION = "advref-vectors", 1
+EPS = 0.125
+NORMS = {"inf": np.inf, "2": 2, "1": 1}
+TOLERANCE = {"rtol": 1e-9, "atol": 1e-12}
+
+
+def _cases():
+    """(name, model, x, y): every case, from fixed seeds (deterministic)."""
+    rng = np.random.default_rng(20260101)
+    x = rng.random((5, 6))
+    x[0, :3] = 0.0                                   # on the box
+    x[1, 3:] = 1.0
+    y3 = np.array([0, 1, 2, 1, 0])
+    out = [("logistic", models.LogisticRegression(6, init_scale=1.0, rng=1), x, y3 % 2),
+           ("softmax", models.SoftmaxRegression(6, 3, init_scale=1.0, rng=2), x, y3)]
+    saturated = models.SoftmaxRegression(6, 3, init_scale=1.0, rng=3)
+    saturated.params["W"] *= 60.0
+    out.append(("softmax-saturated", saturated, x, y3))
+    ties = models.SoftmaxRegression(6, 3, rng=4)
+    signs = np.array([1, 1, -1, 1, -1, 1])[:, None]
+    ties.params["W"][:] = np.array([[0.5, -0.5, 0.25]] * 6) * signs   # equal |g_i| in a row
+    out.append(("softmax-l1-ties", ties, x, y3))
+    maxout = models.MaxoutMLP(6, 3, units=(4,), pieces=2, irange=1.0, rng=5)
+    maxout.params["W0"][:, 4:] = maxout.params["W0"][:, :4]      # piece 1 equals piece 0
+    out.append(("maxout-ties", maxout, x, y3))
+    out.append(("relu", models.MLP(6, 3, hidden=(5,), activation="relu", rng=6), x, y3))
+    dead = models.MLP(6, 3, hidden=(5,), activation="relu", rng=7)
+    dead.params["b0"][:] = -100.0                                 # every unit dead
+    out.append(("relu-zero-gradient", dead, x, y3))
+    out.append(("tanh", models.MLP(6, 3, hidden=(5,), activation="tanh", rng=8), x, y3))
+    out.append(("rbf", models.RBFNetwork(6, 3, gamma_init=0.8, center_noise=0.3, rng=9), x,
+                y3))
+    tiny = models.LogisticRegression(6, init_scale=1.0, rng=10)
+    tiny.params["b"][0] = 700.0                                   # sigma(-700) ~ 1e-304
+    out.append(("logistic-tiny-gradient", tiny, x, np.ones(5, np.int64)))
+    return out
+
+
+def _references(model, x, y, target):
+    ref = {}
+    ref["losses"], ref["input_gradient"] = model.loss_grad(x, y)
+    _, grads = model.loss_and_grads(x, y)
+    ref.update({f"param_gradient/{k}": v for k, v in grads.items()})
+    for norm_name, norm in NORMS.items():
+        for mode, labels, targeted in (("untargeted", y, False), ("targeted", target, True)):
+            for clip_name, clip in (("clip", (0.0, 1.0)), ("noclip", None)):
+                ref[f"fgsm/{norm_name}/{mode}/{clip_name}"] = fgsm(
+                    model, x, EPS, y=labels, norm=norm, targeted=targeted, clip=clip)
+    if isinstance(model, models.LogisticRegression):
+        ref["adversarial_logistic_loss"] = np.array(adversarial_logistic_loss(model, x, y,
+                                                                              EPS)[0])
+        for norm_name in ("2", "inf"):
+            _, ref[f"minimal_distance/{norm_name}"] = linear_minimal_perturbation(
+                model.w, model.params["b"][0], x, norm=NORMS[norm_name])
+    return ref
+
+
+def _case_bytes(model, x, y, target, ref):
+    arrays = {f"weights/{k}": v for k, v in model.params.items()}
+    arrays.update({"x": x, "y": y, "target": target})
+    arrays.update({f"ref/{k}": np.asarray(v) for k, v in ref.items()})
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def generate(out) -> dict:
+    """Write the vector set to folder `out`; returns the manifest."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    cases = []
+    for name, model, x, y in _cases():
+        k = model.n_classes
+        target = ((y + 1) % k).astype(np.int64)
+        ref = _references(model, x, y, target)
+        content = _case_bytes(model, x, y, target, ref)
+        atomic_write_bytes(out / f"{name}.npz", content)
+        cases.append({"name": name, "kind": type(model).__name__, "config": model.config(),
+                      "file": f"{name}.npz", "sha256": hashlib.sha256(content).hexdigest(),
+                      "quantities": sorted(ref)})
+    manifest = {"format": FORMAT, "version": VERSION, "eps": EPS, "tolerance": TOLERANCE,
+                "cases": cases}
+    atomic_write_bytes(out / "manifest.json",
+                       (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    return manifest
+
+
+def load_subject(spec):
+    """The object named by "module:attribute" (or a module with the functions)."""
+    module, _, attribute = spec.partition(":")
+    try:
+        obj = importlib.import_module(module)
+    except ImportError as err:
+        raise ValueError(f"--impl names a module that cannot be imported: {module!r} "
+                         f"({err})") from None
+    if attribute:
+        if not hasattr(obj, attribute):
+            raise ValueError(f"--impl: module {module} has no {attribute!r}.")
+        obj = getattr(obj, attribute)
+    return obj
+
+
+def _worst(got, want):
+    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+    if got.shape != want.shape:
+        return float("inf"), False
+    err = np.abs(got - want)
+    ok = bool(np.all(err <= TOLERANCE["atol"] + TOLERANCE["rtol"] * np.abs(want)))
+    return float(err.max(initial=0.0)), ok
+
+
+def check(folder, subject) -> list:
+    """Rows (case, quantity, worst abs error, passed) for what `subject` implements."""
+    folder = Path(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+        raise ValueError(f"{folder}: not an advref vector set of version {VERSION}.")
+    rows = []
+    for case in manifest["cases"]:
+        content = (folder / case["file"]).read_bytes()
+        if hashlib.sha256(content).hexdigest() != case["sha256"]:
+            raise ValueError(f"{folder / case['file']}: SHA-256 differs from the manifest's.")
+        with np.load(io.BytesIO(content), allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+        weights = {k[len("weights/"):]: v for k, v in data.items() if k.startswith("weights/")}
+        x, y, target = data["x"], data["y"], data["target"]
+        args = (case["kind"], case["config"], weights)
+        if hasattr(subject, "loss_grad"):
+            losses, d_x = subject.loss_grad(*args, x, y)
+            for q, got in (("losses", losses), ("input_gradient", d_x)):
+                rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
+        if hasattr(subject, "fgsm"):
+            for q in (q for q in case["quantities"] if q.startswith("fgsm/")):
+                _, norm, mode, clip = q.split("/")
+                targeted = mode == "targeted"
+                got = subject.fgsm(*args, x, target if targeted else y, EPS, norm, targeted,
+                                   (0.0, 1.0) if clip == "clip" else None)
+                rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
+    return rows
+
+
+class AdvrefSubject:
+    """advref itself as a subject: rebuilds the model from the weights."""
+
+    @staticmethod
+    def _model(kind, config, weights):
+        model = models.model_classes()[kind](**config)
+        for k, v in weights.items():
+            model.params[k] = v.copy()
+        return model
+
+    def loss_grad(self, kind, config, weights, x, y):
+        return self._model(kind, config, weights).loss_grad(x, y)
+
+    def fgsm(self, kind, config, weights, x, y, eps, norm, targeted, clip):
+        return fgsm(self._model(kind, config, weights), x, eps, y=y, norm=NORMS[norm],
+                    targeted=targeted, clip=clip)
+
+
+ADVREF = AdvrefSubject()
+
+
+def table(rows) -> str:
+    lines = [f"{'case':24s} {'quantity':32s} {'worst abs err':>13s}  result"]
+    lines += [f"{c:24s} {q:32s} {e:13.3e}  {'ok' if ok else 'FAIL'}" for c, q, e, ok in rows]
+    failed = sum(not ok for *_, ok in rows)
+    lines.append(f"{len(rows) - failed} passed, {failed} failed (tolerance |a - r| <= "
+                 f"{TOLERANCE['atol']} + {TOLERANCE['rtol']} |r|, float64)")
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""Conformance vectors: regenerated bit for bit, passed by advref, failed by a wrong
+implementation with a clear report; references checked against exact arithmetic."""
+
+import json
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from advref.cli.parser import main
+from advref.tools.vectors import ADVREF, EPS, check, generate
+
+
+@pytest.fixture(scope="module")
+def vectors(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("vectors")
+    generate(folder)
+    return folder
+
+
+def test_vectors_regenerate_bit_identically(vectors, tmp_path):
+    generate(tmp_path)
+    assert (tmp_path / "manifest.json").read_bytes() == (vectors / "manifest.json").read_bytes()
+    for case in json.loads((vectors / "manifest.json").read_text())["cases"]:
+        assert (tmp_path / case["file"]).read_bytes() == (vectors / case["file"]).read_bytes()
+
+
+def test_advref_passes_its_own_vectors(vectors, capsys):
+    rows = check(vectors, ADVREF)
+    assert rows and all(ok for *_, ok in rows)
+    assert main(["vectors", "--check", str(vectors)]) == 0
+    assert "0 failed" in capsys.readouterr().out
+
+
+class OneCoordinateL1:
+    """Wrong on purpose: the whole L1 budget on one coordinate (no sharing of ties),
+    computed in float32 (a tiny gradient underflows to no step)."""
+
+    def fgsm(self, kind, config, weights, x, y, eps, norm, targeted, clip):
+        x_adv = ADVREF.fgsm(kind, config, weights, x, y, eps, norm, targeted, clip)
+        if norm != "1":
+            return x_adv
+        step = (x_adv - x).astype(np.float32)
+        out = np.zeros_like(step)
+        j = np.abs(step).argmax(axis=1)
+        rows = np.arange(len(x))
+        out[rows, j] = np.sign(step[rows, j]) * np.float32(eps) * (np.abs(step[rows, j]) > 0)
+        result = x + out
+        return result if clip is None else np.clip(result, *clip)
+
+
+def test_a_wrong_implementation_fails_with_a_clear_report(vectors, capsys, monkeypatch):
+    rows = check(vectors, OneCoordinateL1())
+    failed = {(c, q) for c, q, _, ok in rows if not ok}
+    assert ("softmax-l1-ties", "fgsm/1/untargeted/noclip") in failed
+    assert all(q.startswith("fgsm/1/") for _, q in failed)
+    import sys
+    import types
+
+    module = types.ModuleType("wrong_impl")
+    module.SUBJECT = OneCoordinateL1()
+    monkeypatch.setitem(sys.modules, "wrong_impl", module)
+    assert main(["vectors", "--check", str(vectors), "--impl", "wrong_impl:SUBJECT"]) == 1
+    report = capsys.readouterr().out
+    assert "FAIL" in report and "softmax-l1-ties" in report and "failed (tolerance" in report
+
+
+def test_logistic_fgsm_references_equal_exact_arithmetic(vectors):
+    with np.load(vectors / "logistic.npz") as npz:
+        x, y, w = npz["x"], npz["y"], npz["weights/W"][:, 0]
+        ref = npz["ref/fgsm/inf/untargeted/noclip"]
+    eps = Fraction(EPS)
+    for row, label, adv in zip(x, y, ref, strict=True):
+        s = 2 * int(label) - 1
+        # by hand: x - eps * s * sign(w), each sum rounded once to the nearest float
+        expected = [float(Fraction(v) - s * eps * int(np.sign(wi))) for v, wi in zip(row, w,
+                                                                                    strict=True)]
+        assert adv.tolist() == expected
+
+
+def test_the_edge_cases_are_what_they_claim(vectors):
+    with np.load(vectors / "relu-zero-gradient.npz") as npz:
+        assert not np.any(npz["ref/input_gradient"])
+        assert np.array_equal(npz["ref/fgsm/2/untargeted/noclip"], npz["x"])
+    with np.load(vectors / "logistic-tiny-gradient.npz") as npz:
+        g = np.abs(npz["ref/input_gradient"])
+        assert 0 < g.max() < 1e-290
+        step = npz["ref/fgsm/2/untargeted/noclip"] - npz["x"]
+        np.testing.assert_allclose(np.linalg.norm(step, axis=1), EPS, rtol=1e-12)
+    with np.load(vectors / "softmax-l1-ties.npz") as npz:
+        step = npz["ref/fgsm/1/untargeted/noclip"] - npz["x"]
+        assert np.all(np.count_nonzero(step, axis=1) > 1)     # the budget is shared
+        np.testing.assert_allclose(np.abs(step).sum(axis=1), EPS, rtol=1e-12)
+    with np.load(vectors / "softmax-saturated.npz") as npz:
+        assert npz["ref/losses"].max() > 10
