@@ -93,3 +93,43 @@ def test_the_edge_cases_are_what_they_claim(vectors):
         np.testing.assert_allclose(np.abs(step).sum(axis=1), EPS, rtol=1e-12)
     with np.load(vectors / "softmax-saturated.npz") as npz:
         assert npz["ref/losses"].max() > 10
+
+
+def test_vat_references_against_a_hand_kl_and_finite_differences(vectors):
+    import models
+    from advref.tools.gradient_audit import numeric_gradient
+
+    with np.load(vectors / "softmax.npz") as npz:
+        W, b, x, r = npz["weights/W"], npz["weights/b"], npz["x"], npz["ref/vat/r"]
+        kl_ref, dW_ref = npz["ref/vat/kl"], npz["ref/vat/param_gradient/W"]
+    np.testing.assert_allclose(np.linalg.norm(r, axis=1), EPS, rtol=1e-14)
+
+    def softmax(z):
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    p = softmax(x @ W + b)                      # held constant
+
+    def mean_kl(Wv=W):
+        q = softmax((x + r) @ Wv + b)
+        return (p * np.log(p / q)).sum(axis=1).mean()
+
+    q = softmax((x + r) @ W + b)
+    np.testing.assert_allclose(kl_ref, (p * np.log(p / q)).sum(axis=1), rtol=1e-10)
+    W_var = W.copy()
+    numeric = numeric_gradient(lambda: mean_kl(W_var), W_var)
+    np.testing.assert_allclose(dW_ref, numeric, rtol=1e-5, atol=1e-10)
+    assert models.SoftmaxRegression(6, 3).output.name == "softmax"
+
+
+def test_logistic_closed_forms_by_hand(vectors):
+    with np.load(vectors / "logistic.npz") as npz:
+        w, b, x, y = npz["weights/W"][:, 0], npz["weights/b"][0], npz["x"], npz["y"]
+        loss = float(npz["ref/adversarial_logistic_loss"])
+        d2, dinf = npz["ref/minimal_distance/2"], npz["ref/minimal_distance/inf"]
+    s = 2 * y - 1
+    score = x @ w + b
+    np.testing.assert_allclose(loss, np.mean(np.log1p(np.exp(-s * score + EPS * np.abs(w).sum()))),
+                               rtol=1e-13)
+    np.testing.assert_allclose(d2, np.abs(score) / np.linalg.norm(w), rtol=1e-13)
+    np.testing.assert_allclose(dinf, np.abs(score) / np.abs(w).sum(), rtol=1e-13)

@@ -12,15 +12,22 @@ Quantities, for every case:
     param_gradient/<param>      d mean loss / d param, evaluation mode
     fgsm/<norm>/<untargeted|targeted>/<clip|noclip>   x_adv at eps EPS; targeted
                                 moves toward `target`; clip is [0, 1]
-and for the binary logistic cases the closed forms: adversarial_logistic_loss
+for the softmax-output cases VAT with a fixed perturbation: vat/r (L2 norm EPS
+per row), vat/kl (each example's KL(p(x) || p(x + r))) and vat/param_gradient/<param>
+(d mean KL / d param with p held constant); and for the binary logistic cases
+the closed forms: adversarial_logistic_loss
 (mean, at eps EPS) and minimal_distance/<2|inf> (distance to the hyperplane).
 Edge cases: a saturated softmax, a zero input gradient (a ReLU net whose units
 are all dead), a tiny one (a logistic model with a margin of ~700), ties in |g|
 for the L1 step, inputs on the clip box, and maxout pieces that tie.
 
 An implementation is checked through a `Subject`: an object with any of
-`loss_grad(kind, config, weights, x, y) -> (losses, d_x)` and
-`fgsm(kind, config, weights, x, y, eps, norm, targeted, clip) -> x_adv`
+    loss_grad(kind, config, weights, x, y) -> (losses, d_x)
+    param_gradients(kind, config, weights, x, y) -> {param: d mean loss / d param}
+    fgsm(kind, config, weights, x, y, eps, norm, targeted, clip) -> x_adv
+    vat(kind, config, weights, x, r) -> (kl (n,), {param: d mean KL / d param})
+    adversarial_logistic_loss(weights, x, y, eps) -> mean loss
+    minimal_distance(weights, x, norm) -> (n,)
 (norm is "inf", "2" or "1"; clip None or (0.0, 1.0)); the checker compares what
 it offers with the references and reports the worst error against a tolerance.
 """
@@ -39,6 +46,7 @@ import models
 from advref.attacks.fast_gradient import fgsm
 from advref.attacks.minimal import linear_minimal_perturbation
 from advref.training.closed_form_logistic import adversarial_logistic_loss
+from advref.training.virtual_adversarial import kl_from_scores, vat_penalty
 from data_loaders.files import atomic_write_bytes
 
 FORMAT, VERSION = "advref-vectors", 1
@@ -89,6 +97,15 @@ def _references(model, x, y, target):
             for clip_name, clip in (("clip", (0.0, 1.0)), ("noclip", None)):
                 ref[f"fgsm/{norm_name}/{mode}/{clip_name}"] = fgsm(
                     model, x, EPS, y=labels, norm=norm, targeted=targeted, clip=clip)
+    if getattr(model.output, "name", "") == "softmax":
+        # VAT with the perturbation held fixed: r of L2 norm EPS per row, from a seed
+        r = np.random.default_rng(7).standard_normal(x.shape)
+        r *= EPS / np.linalg.norm(r, axis=1, keepdims=True)
+        p = model.predict_proba(x)
+        ref["vat/r"] = r
+        ref["vat/kl"] = kl_from_scores(p, model.forward(x + r)[0])[0]
+        _, vat_grads = vat_penalty(model, x, r, p)
+        ref.update({f"vat/param_gradient/{k}": v for k, v in vat_grads.items()})
     if isinstance(model, models.LogisticRegression):
         ref["adversarial_logistic_loss"] = np.array(adversarial_logistic_loss(model, x, y,
                                                                               EPS)[0])
@@ -172,6 +189,27 @@ def check(folder, subject) -> list:
             losses, d_x = subject.loss_grad(*args, x, y)
             for q, got in (("losses", losses), ("input_gradient", d_x)):
                 rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
+        if hasattr(subject, "param_gradients"):
+            got = subject.param_gradients(*args, x, y)
+            for q in (q for q in case["quantities"] if q.startswith("param_gradient/")):
+                rows.append((case["name"], q, *_worst(got[q.split("/")[1]],
+                                                      data[f"ref/{q}"])))
+        if hasattr(subject, "vat") and "vat/kl" in case["quantities"]:
+            kl, grads = subject.vat(*args, x, data["ref/vat/r"])
+            rows.append((case["name"], "vat/kl", *_worst(kl, data["ref/vat/kl"])))
+            for q in (q for q in case["quantities"] if q.startswith("vat/param_gradient/")):
+                rows.append((case["name"], q, *_worst(grads[q.split("/")[2]],
+                                                      data[f"ref/{q}"])))
+        if case["kind"] == "LogisticRegression":
+            if hasattr(subject, "adversarial_logistic_loss"):
+                got = subject.adversarial_logistic_loss(weights, x, y, EPS)
+                rows.append((case["name"], "adversarial_logistic_loss",
+                             *_worst(got, data["ref/adversarial_logistic_loss"])))
+            if hasattr(subject, "minimal_distance"):
+                for norm in ("2", "inf"):
+                    q = f"minimal_distance/{norm}"
+                    rows.append((case["name"], q, *_worst(subject.minimal_distance(
+                        weights, x, norm), data[f"ref/{q}"])))
         if hasattr(subject, "fgsm"):
             for q in (q for q in case["quantities"] if q.startswith("fgsm/")):
                 _, norm, mode, clip = q.split("/")
@@ -195,9 +233,26 @@ class AdvrefSubject:
     def loss_grad(self, kind, config, weights, x, y):
         return self._model(kind, config, weights).loss_grad(x, y)
 
+    def param_gradients(self, kind, config, weights, x, y):
+        return self._model(kind, config, weights).loss_and_grads(x, y)[1]
+
     def fgsm(self, kind, config, weights, x, y, eps, norm, targeted, clip):
         return fgsm(self._model(kind, config, weights), x, eps, y=y, norm=NORMS[norm],
                     targeted=targeted, clip=clip)
+
+    def vat(self, kind, config, weights, x, r):
+        model = self._model(kind, config, weights)
+        p = model.predict_proba(x)
+        kl = kl_from_scores(p, model.forward(x + r)[0])[0]
+        return kl, vat_penalty(model, x, r, p)[1]
+
+    def adversarial_logistic_loss(self, weights, x, y, eps):
+        model = self._model("LogisticRegression", {"n_features": x.shape[1]}, weights)
+        return adversarial_logistic_loss(model, x, y, eps)[0]
+
+    def minimal_distance(self, weights, x, norm):
+        return linear_minimal_perturbation(weights["W"][:, 0], weights["b"][0], x,
+                                           norm=NORMS[norm])[1]
 
 
 ADVREF = AdvrefSubject()
