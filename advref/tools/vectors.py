@@ -170,7 +170,8 @@ def _worst(got, want):
 
 
 def check(folder, subject) -> list:
-    """Rows (case, quantity, worst abs error, passed) for what `subject` implements."""
+    """Rows (case, quantity, worst abs error, passed) for what `subject` implements; a
+    method raising NotImplementedError for a case (a model kind it lacks) skips it."""
     folder = Path(folder)
     manifest = json.loads((folder / "manifest.json").read_text())
     if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
@@ -185,38 +186,48 @@ def check(folder, subject) -> list:
         weights = {k[len("weights/"):]: v for k, v in data.items() if k.startswith("weights/")}
         x, y, target = data["x"], data["y"], data["target"]
         args = (case["kind"], case["config"], weights)
-        if hasattr(subject, "loss_grad"):
-            losses, d_x = subject.loss_grad(*args, x, y)
-            for q, got in (("losses", losses), ("input_gradient", d_x)):
-                rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
-        if hasattr(subject, "param_gradients"):
-            got = subject.param_gradients(*args, x, y)
-            for q in (q for q in case["quantities"] if q.startswith("param_gradient/")):
-                rows.append((case["name"], q, *_worst(got[q.split("/")[1]],
-                                                      data[f"ref/{q}"])))
-        if hasattr(subject, "vat") and "vat/kl" in case["quantities"]:
-            kl, grads = subject.vat(*args, x, data["ref/vat/r"])
-            rows.append((case["name"], "vat/kl", *_worst(kl, data["ref/vat/kl"])))
-            for q in (q for q in case["quantities"] if q.startswith("vat/param_gradient/")):
-                rows.append((case["name"], q, *_worst(grads[q.split("/")[2]],
-                                                      data[f"ref/{q}"])))
-        if case["kind"] == "LogisticRegression":
-            if hasattr(subject, "adversarial_logistic_loss"):
-                got = subject.adversarial_logistic_loss(weights, x, y, EPS)
-                rows.append((case["name"], "adversarial_logistic_loss",
-                             *_worst(got, data["ref/adversarial_logistic_loss"])))
-            if hasattr(subject, "minimal_distance"):
-                for norm in ("2", "inf"):
-                    q = f"minimal_distance/{norm}"
-                    rows.append((case["name"], q, *_worst(subject.minimal_distance(
-                        weights, x, norm), data[f"ref/{q}"])))
-        if hasattr(subject, "fgsm"):
-            for q in (q for q in case["quantities"] if q.startswith("fgsm/")):
-                _, norm, mode, clip = q.split("/")
-                targeted = mode == "targeted"
-                got = subject.fgsm(*args, x, target if targeted else y, EPS, norm, targeted,
-                                   (0.0, 1.0) if clip == "clip" else None)
-                rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
+        try:
+            rows += _check_case(subject, case, data, args, x, y, target, weights)
+        except NotImplementedError:
+            continue
+    return rows
+
+
+def _check_case(subject, case, data, args, x, y, target, weights):
+    """The rows of one case for the methods `subject` offers."""
+    rows = []
+    if hasattr(subject, "loss_grad"):
+        losses, d_x = subject.loss_grad(*args, x, y)
+        for q, got in (("losses", losses), ("input_gradient", d_x)):
+            rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
+    if hasattr(subject, "param_gradients"):
+        got = subject.param_gradients(*args, x, y)
+        for q in (q for q in case["quantities"] if q.startswith("param_gradient/")):
+            rows.append((case["name"], q, *_worst(got[q.split("/")[1]],
+                                                  data[f"ref/{q}"])))
+    if hasattr(subject, "vat") and "vat/kl" in case["quantities"]:
+        kl, grads = subject.vat(*args, x, data["ref/vat/r"])
+        rows.append((case["name"], "vat/kl", *_worst(kl, data["ref/vat/kl"])))
+        for q in (q for q in case["quantities"] if q.startswith("vat/param_gradient/")):
+            rows.append((case["name"], q, *_worst(grads[q.split("/")[2]],
+                                                  data[f"ref/{q}"])))
+    if case["kind"] == "LogisticRegression":
+        if hasattr(subject, "adversarial_logistic_loss"):
+            got = subject.adversarial_logistic_loss(weights, x, y, EPS)
+            rows.append((case["name"], "adversarial_logistic_loss",
+                         *_worst(got, data["ref/adversarial_logistic_loss"])))
+        if hasattr(subject, "minimal_distance"):
+            for norm in ("2", "inf"):
+                q = f"minimal_distance/{norm}"
+                rows.append((case["name"], q, *_worst(subject.minimal_distance(
+                    weights, x, norm), data[f"ref/{q}"])))
+    if hasattr(subject, "fgsm"):
+        for q in (q for q in case["quantities"] if q.startswith("fgsm/")):
+            _, norm, mode, clip = q.split("/")
+            targeted = mode == "targeted"
+            got = subject.fgsm(*args, x, target if targeted else y, EPS, norm, targeted,
+                               (0.0, 1.0) if clip == "clip" else None)
+            rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
     return rows
 
 

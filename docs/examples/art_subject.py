@@ -1,0 +1,37 @@
+"""An Adversarial Robustness Toolbox subject for `advref vectors --check DIR --impl
+art_subject:SUBJECT`: ART's FastGradientMethod on ART's scikit-learn logistic
+regression wrapper, for the linear cases (softmax and binary logistic).
+
+Not a dependency of advref. Needs `pip install adversarial-robustness-toolbox
+scikit-learn`; put this folder on PYTHONPATH. Other model kinds raise
+NotImplementedError, which the checker reports as skipped.
+"""
+
+import numpy as np
+from art.attacks.evasion import FastGradientMethod
+from art.estimators.classification import SklearnClassifier
+from sklearn.linear_model import LogisticRegression
+
+
+def _classifier(kind, weights, clip):
+    if kind not in ("LogisticRegression", "SoftmaxRegression"):
+        raise NotImplementedError(kind)
+    W, b = weights["W"], weights["b"]
+    if kind == "LogisticRegression":          # sklearn's binary form: one column, class 1
+        classes = np.array([0, 1])
+    else:
+        classes = np.arange(W.shape[1])
+    model = LogisticRegression()
+    model.coef_, model.intercept_, model.classes_ = W.T.copy(), b.copy(), classes
+    return SklearnClassifier(model, clip_values=clip), len(classes)
+
+
+class ArtSubject:
+    def fgsm(self, kind, config, weights, x, y, eps, norm, targeted, clip):
+        classifier, k = _classifier(kind, weights, clip)
+        attack = FastGradientMethod(classifier, norm={"inf": np.inf, "2": 2, "1": 1}[norm],
+                                    eps=eps, targeted=targeted)
+        return attack.generate(x, y=np.eye(k)[y])
+
+
+SUBJECT = ArtSubject()
