@@ -133,3 +133,15 @@ def test_logistic_closed_forms_by_hand(vectors):
                                rtol=1e-13)
     np.testing.assert_allclose(d2, np.abs(score) / np.linalg.norm(w), rtol=1e-13)
     np.testing.assert_allclose(dinf, np.abs(score) / np.abs(w).sum(), rtol=1e-13)
+
+
+def test_cases_a_subject_does_not_implement_are_skipped(vectors):
+    class LinearOnly:
+        def loss_grad(self, kind, config, weights, x, y):
+            if kind != "SoftmaxRegression":
+                raise NotImplementedError(kind)
+            return ADVREF.loss_grad(kind, config, weights, x, y)
+
+    rows = check(vectors, LinearOnly())
+    assert {c for c, *_ in rows} == {"softmax", "softmax-saturated", "softmax-l1-ties"}
+    assert all(ok for *_, ok in rows) and len(rows) == 6
