@@ -90,13 +90,18 @@ def _solve(model, x, target, c, bounds, r0, settings):
     return x_adv, int(model.predict(x_adv[None])[0]), int(res.nit)
 
 
-def _targeted_one(model, x, target, bounds, settings):
+def _search(x, target, settings):
+    """The search over c for one (example, target), as a generator: it yields each
+    (c, r0) to solve and receives (x_adv, reached, iterations) back; it returns the
+    MinimalResult. One driver solves one example at a time (the definition), the
+    batched driver (advref.attacks.minimal_batched) solves many in lockstep."""
     best, iterations = None, 0
     x64 = x.astype(np.float64)
+    zero = np.zeros_like(x64)
 
     def attempt(c, r0):
         nonlocal best, iterations
-        x_adv, reached, nit = _solve(model, x, target, c, bounds, r0, settings)
+        x_adv, reached, nit = yield c, r0
         iterations += nit
         ok = reached == target
         r = x_adv.astype(np.float64) - x64
@@ -105,8 +110,7 @@ def _targeted_one(model, x, target, bounds, settings):
         return ok, r
 
     c = settings["c_init"]
-    zero = np.zeros_like(x64)
-    ok, r = attempt(c, zero)
+    ok, r = yield from attempt(c, zero)
     lo = hi = None          # lo: largest c that succeeded, hi: smallest c that failed
     for _ in range(settings["max_scale"]):
         if ok:
@@ -117,19 +121,30 @@ def _targeted_one(model, x, target, bounds, settings):
             c /= settings["c_factor"]
         if lo is not None and hi is not None:
             break
-        ok, r = attempt(c, best[1] if best else zero)
+        ok, r = yield from attempt(c, best[1] if best else zero)
     if lo is not None and hi is not None:
         for _ in range(settings["bisect_steps"]):
             mid = np.sqrt(lo * hi)
-            ok, _ = attempt(mid, best[1])
+            ok, _ = yield from attempt(mid, best[1])
             lo, hi = (mid, hi) if ok else (lo, mid)
     if best is None:
-        x_adv, reached, _ = _solve(model, x, target, c, bounds, zero, settings)
+        x_adv, reached, _ = yield c, zero
         return MinimalResult(x_adv, False, float("nan"), float("nan"), float(c), target,
                              reached, iterations, settings)
     x_adv, r, c_best, reached = best
     return MinimalResult(x_adv, True, float(np.sqrt(r @ r)), float(np.abs(r).max()),
                          float(c_best), target, reached, iterations, settings)
+
+
+def _targeted_one(model, x, target, bounds, settings):
+    search = _search(x, target, settings)
+    request = next(search)
+    while True:
+        c, r0 = request
+        try:
+            request = search.send(_solve(model, x, target, c, bounds, r0, settings))
+        except StopIteration as done:
+            return done.value
 
 
 def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), candidates=None,
