@@ -94,13 +94,20 @@ def test_cross_section_rows_are_b_and_columns_are_a():
     assert grid_classes[0, -1] == 1 and grid_classes[-1, 0] == 2
 
 
-def softmax_fgsm_by_hand(model, x, y, eps):
+def softmax_input_gradient(model, x, y):
+    """By hand: d(-log softmax(xW + b)[y]) / dx = (softmax - onehot(y)) W^T."""
     W, b = model.params["W"], model.params["b"]
     z = x @ W + b
     p = np.exp(z - z.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
     p[np.arange(len(y)), y] -= 1
-    return np.clip(x + eps * np.sign(p @ W.T), 0, 1)
+    return p @ W.T
+
+
+def softmax_fgsm_by_hand(model, x, y, eps, norm=np.inf):
+    g = softmax_input_gradient(model, x, y)
+    step = np.sign(g) if norm == np.inf else g / np.linalg.norm(g, axis=1, keepdims=True)
+    return np.clip(x + eps * step, 0, 1)
 
 
 @pytest.fixture
@@ -252,12 +259,7 @@ def test_transfer_uses_true_labels_norm_and_clip_by_hand():
     y = rng.integers(0, 4, 300)              # true labels, unlike the source's predictions
     eps = 0.7
     W, b = source.params["W"], source.params["b"]
-    z = x @ W + b
-    p = np.exp(z - z.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    p[np.arange(300), y] -= 1
-    g = p @ W.T
-    x_adv = np.clip(x + eps * g / np.linalg.norm(g, axis=1, keepdims=True), 0, 1)
+    x_adv = softmax_fgsm_by_hand(source, x, y, eps, norm=2)
     src_pred = (x_adv @ W + b).argmax(1)
     tgt_pred = (x_adv @ target.params["W"] + target.params["b"]).argmax(1)
     src_wrong, tgt_wrong = src_pred != y, tgt_pred != y
@@ -311,14 +313,8 @@ def test_adversarial_monitor_attacks_the_true_labels_with_its_norm():
     model = SoftmaxRegression(20, 4, init_scale=1.0, rng=1)
     x = rng.random((300, 20))
     y = rng.integers(0, 4, 300)            # true labels, mostly not the model's predictions
-    W, b = model.params["W"], model.params["b"]
-    z = x @ W + b
-    p = np.exp(z - z.max(1, keepdims=True))
-    p /= p.sum(1, keepdims=True)
-    p[np.arange(300), y] -= 1
-    g = p @ W.T
-    x_adv = np.clip(x + 0.5 * g / np.linalg.norm(g, axis=1, keepdims=True), 0, 1)
-    expected = np.mean((x_adv @ W + b).argmax(1) != y)
+    x_adv = softmax_fgsm_by_hand(model, x, y, 0.5, norm=2)
+    expected = np.mean((x_adv @ model.params["W"] + model.params["b"]).argmax(1) != y)
     assert adversarial_error(0.5, norm=2)(model, x, y) == expected
 
 
