@@ -17,9 +17,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LONG = ["train", "softmax", "--data", "sample", "--epochs", "400", "--patience", "1000"]
 
 
+def _as_in_a_terminal():
+    # A shell running a job in the background (as a CI script may run the tests)
+    # ignores SIGINT for it, and Python then never turns Ctrl-C into
+    # KeyboardInterrupt; a user at a terminal has the default disposition.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def advref(*args):
     return subprocess.Popen([sys.executable, "-m", "advref", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_in_a_terminal)
 
 
 def signalled_run(out, signum):
