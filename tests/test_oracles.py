@@ -333,3 +333,46 @@ def test_max_norm_in_float32_matches_a_column_by_column_loop():
         limit_column_norms(W, 1.5)
         assert W.dtype == np.float32
         np.testing.assert_array_equal(W, expected)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 0.5, 1.0])
+def test_adversarial_objective_trains_with_dropout_on_both_terms(alpha):
+    from advref import fgsm
+    from advref.training.objectives import adversarial
+    from models import MaxoutMLP
+
+    rng = np.random.default_rng(4)
+    x, y = rng.random((30, 8)), rng.integers(0, 3, 30)
+    net = MaxoutMLP(8, 3, units=(6,), pieces=2, irange=0.5, include_probs=(0.8, 0.5),
+                    scales=(1.0, 2.0), rng=1)
+    objective = adversarial(eps=0.1, alpha=alpha)
+    loss, grads = objective(net, x, y, np.random.default_rng(3))
+    x_adv = fgsm(net, x, 0.1, y=y)              # made in evaluation mode, held constant
+    g = np.random.default_rng(3)                # the same draws, clean term first
+    if alpha == 1.0:
+        expected = net.loss_and_grads(x, y, train=True, rng=g)
+    elif alpha == 0.0:
+        expected = net.loss_and_grads(x_adv, y, train=True, rng=g)
+    elif alpha == 0.5:
+        expected = net.loss_and_grads(np.concatenate([x, x_adv]), np.concatenate([y, y]),
+                                      train=True, rng=g)
+    else:
+        lc, gc = net.loss_and_grads(x, y, train=True, rng=g)
+        lo, go = net.loss_and_grads(x_adv, y, train=True, rng=g)
+        expected = (alpha * lc + (1 - alpha) * lo,
+                    {k: alpha * gc[k] + (1 - alpha) * go[k] for k in gc})
+    assert loss == pytest.approx(expected[0], rel=1e-12)
+    for k in grads:
+        np.testing.assert_allclose(grads[k], expected[1][k], rtol=1e-10, atol=1e-14)
+    # dropout is on: the evaluation-mode objective differs
+    eval_loss = alpha * net.mean_loss(x, y) + (1 - alpha) * net.mean_loss(x_adv, y)
+    assert abs(loss - eval_loss) > 1e-6
+    # and objective.value draws the same way without a gradient
+    v = objective.value(net, x, y, np.random.default_rng(3))
+    g = np.random.default_rng(3)
+    parts = []
+    if alpha > 0:
+        parts.append(alpha * net.mean_loss(x, y, train=True, rng=g))
+    if alpha < 1:
+        parts.append((1 - alpha) * net.mean_loss(x_adv, y, train=True, rng=g))
+    assert v == pytest.approx(sum(parts), rel=1e-12)
