@@ -30,14 +30,12 @@ import numpy as np
 
 from data_loaders.files import atomic_write_bytes, check_regular_file, check_writable_target
 
+from .file_checks import ModelFileError, config_parameter_count, member_sizes
+
 FORMAT = "advref-model"
 VERSION = 2
 READABLE_VERSIONS = (1, 2)
 HEADER = "__advref__"
-
-
-class ModelFileError(ValueError):
-    """A file is not a readable advref model of a known version."""
 
 
 def model_classes() -> dict:
@@ -83,86 +81,6 @@ def params_digest(model) -> str:
         h.update(f"{name}{a.shape}{a.dtype.str}".encode())
         h.update(np.ascontiguousarray(a).data)
     return h.hexdigest()
-
-
-def _int(config, key, path, default=None):
-    value = config.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ModelFileError(f"{path}: configuration {key} must be a positive integer, got "
-                             f"{value!r}")
-    return value
-
-
-def _ints(config, key, path):
-    values = config.get(key)
-    if not isinstance(values, list) or not values:
-        raise ModelFileError(f"{path}: configuration {key} must be a list of integers, got "
-                             f"{values!r}")
-    return [_int({key: v}, key, path) for v in values]
-
-
-def config_parameter_count(name, config, path) -> int:
-    """How many parameters a `name` model with `config` has, in Python ints, without
-    building it: the configuration is checked against the file before any
-    allocation it would cause."""
-    if not isinstance(config, dict):
-        raise ModelFileError(f"{path}: configuration must be an object, got {config!r}")
-    d = _int(config, "n_features", path, 784)
-    if name == "LogisticRegression":
-        return d + 1
-    k = _int(config, "n_classes", path, 10)
-    if name == "SoftmaxRegression":
-        return d * k + k
-    if name == "RBFNetwork":
-        return 2 * k * d
-    if name == "MaxoutMLP":
-        units, pieces = _ints(config, "units", path), _int(config, "pieces", path, 5)
-        widths = [d, *units]
-        hidden = sum(a * u * pieces + u * pieces for a, u in zip(widths[:-1], units,
-                                                               strict=True))
-        return hidden + widths[-1] * k + k
-    if name == "MLP":
-        widths = [d, *_ints(config, "hidden", path), k]
-        return sum(a * b + b for a, b in zip(widths[:-1], widths[1:], strict=True))
-    raise ModelFileError(f"{path}: unknown model class {name!r}; known: "
-                         f"{', '.join(model_classes())}")
-
-
-def _member_sizes(path) -> dict:
-    """{member: (shape, dtype)} from each .npy header, checked against the zip and the
-    file's real size before any array is read."""
-    size = path.stat().st_size
-    out, total = {}, 0
-    try:
-        with zipfile.ZipFile(path) as zf:
-            for info in zf.infolist():
-                if info.compress_type != zipfile.ZIP_STORED:
-                    raise ModelFileError(f"{path}: member {info.filename} is compressed; "
-                                         "advref model files store their arrays uncompressed")
-                total += info.file_size
-                if total > size:
-                    raise ModelFileError(f"{path}: its members declare {total} bytes, more "
-                                         f"than the file's {size}")
-                with zf.open(info) as f:
-                    version = np.lib.format.read_magic(f)
-                    read = (np.lib.format.read_array_header_1_0 if version == (1, 0) else
-                            np.lib.format.read_array_header_2_0)
-                    shape, _, dtype = read(f)
-                    if dtype.hasobject:
-                        raise ModelFileError(f"{path}: member {info.filename} is an object "
-                                             "array (pickled Python objects), which advref "
-                                             "never loads")
-                    declared = math.prod(shape) * dtype.itemsize
-                    if declared != info.file_size - f.tell():
-                        raise ModelFileError(f"{path}: member {info.filename} declares "
-                                             f"{declared} bytes of data, it holds "
-                                             f"{info.file_size - f.tell()}")
-                out[info.filename[:-4]] = (shape, dtype)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as err:
-        if isinstance(err, ModelFileError):
-            raise
-        raise ModelFileError(f"{path}: not a readable .npz file ({err})") from None
-    return out
 
 
 def read_header(npz, path) -> dict:
@@ -211,7 +129,7 @@ def load(path, *, with_extra=False):
         raise ModelFileError(str(err)) from None
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path}: not a readable .npz file (not a zip archive)")
-    members = _member_sizes(path)
+    members = member_sizes(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
             header = read_header(npz, path)

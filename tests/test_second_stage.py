@@ -4,6 +4,7 @@ objectives and schedules."""
 import numpy as np
 import pytest
 
+from advref.training.history import History
 from advref.training.objectives import clean_objective, objective_value
 from advref.training.second_stage import (
     continue_settings,
@@ -11,7 +12,7 @@ from advref.training.second_stage import (
     first_match,
     train_two_stage,
 )
-from advref.training.sgd import History, train
+from advref.training.sgd import train
 from data_loaders import gaussian_classes
 from models import SoftmaxRegression
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from advref.cli.parser import main
-from advref.tools.vectors import ADVREF, EPS, check, generate
+from advref.tools.conformance import ADVREF, check
+from advref.tools.vectors import EPS, generate
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from advref import _json as strict_json
-from advref.tools.vectors import ADVREF, check, generate, load_subject, table
+from advref.tools.conformance import ADVREF, check, load_subject, table
+from advref.tools.vectors import generate
 
 
 def register(sub):

@@ -27,11 +27,12 @@ import numpy as np
 
 import models
 from advref.reproduce.profiles import MODELS
+from advref.training.history import History
 from advref.training.monitors import adversarial_error
 from advref.training.objectives import objective_named
 from advref.training.recipes import build_model, get_recipe
 from advref.training.second_stage import continue_training, retrain
-from advref.training.sgd import History, train
+from advref.training.sgd import train
 
 # 1: first release; 2: piece-major maxout columns and bit-draw dropout masks.
 TRAINING_CODE = 2

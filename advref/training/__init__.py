@@ -12,10 +12,11 @@
 """
 
 from .closed_form_logistic import adversarial_logistic, adversarial_logistic_loss
+from .history import History
 from .objectives import adversarial, clean_objective, noise, objective_value
 from .recipes import RECIPES, build_model, get_recipe
 from .second_stage import continue_training, retrain, train_two_stage
-from .sgd import History, train
+from .sgd import train
 from .virtual_adversarial import vat
 
 __all__ = ["RECIPES", "History", "adversarial", "adversarial_logistic",

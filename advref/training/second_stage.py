@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from advref.training.history import History
 from advref.training.objectives import clean_objective, objective_value
-from advref.training.sgd import History, train
+from advref.training.sgd import train
 
 RULES = ("continue", "retrain")
 

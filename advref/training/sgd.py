@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ import numpy as np
 from advref._validation import require_methods
 from advref.analysis.metrics import error_rate
 from advref.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
+from advref.training.history import History
 from advref.training.max_norm import limit_column_norms
 from advref.training.momentum import momentum_update
 from advref.training.monitors import resolve_monitor
@@ -42,32 +42,6 @@ from advref.training.objectives import clean_objective
 from models.validation import as_generator, check_number, check_positive_int
 
 TRAIN_MONITOR_SIZE = 10_000
-
-
-@dataclass
-class History:
-    epochs: list = field(default_factory=list)
-    best_epoch: int = 0
-    best_valid_error: float = float("nan")
-    stopped_early: bool = False
-    seconds: float = 0.0
-    updates: int = 0
-
-    def to_dict(self) -> dict:
-        """JSON-ready (NaN as None)."""
-        bve = self.best_valid_error
-        return {"epochs": self.epochs, "best_epoch": self.best_epoch,
-                "best_valid_error": None if np.isnan(bve) else bve,
-                "stopped_early": self.stopped_early, "seconds": self.seconds,
-                "updates": self.updates}
-
-    @classmethod
-    def from_dict(cls, d):
-        bve = d["best_valid_error"]
-        return cls(epochs=list(d["epochs"]), best_epoch=d["best_epoch"],
-                   best_valid_error=float("nan") if bve is None else bve,
-                   stopped_early=d["stopped_early"], seconds=d.get("seconds", 0.0),
-                   updates=d["updates"])
 
 
 def momentum_at(epoch, momentum, final_momentum, start, saturate):
