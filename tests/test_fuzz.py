@@ -122,6 +122,8 @@ def test_cli_rejects_malformed_values_with_status_2(tmp_path_factory, args, valu
     model = folder / "m.npz"
     models.save(models.SoftmaxRegression(784, 10, dtype=np.float32), model,
                 extra={"data": "sample"})
+    if args[-1] == "--out" and value and not value.startswith("/"):
+        value = str(folder / value)          # a malformed name, but never in the cwd
     argv = [a.format(model=model) for a in args] + [value]
     if args[0] == "train" and args[-1] != "--out":
         argv += ["--out", str(folder / "out.npz"), "--data", "sample"]
