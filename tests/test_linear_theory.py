@@ -120,8 +120,9 @@ def test_targeted_step_on_softmax_raises_the_linearised_log_probability(seed, ep
     np.testing.assert_allclose(linearised_gain, expected, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("batch", [None, 2])
 @pytest.mark.parametrize("seed", range(4))
-def test_minimal_perturbation_meets_the_closed_form(seed):
+def test_minimal_perturbation_meets_the_closed_form(seed, batch):
     rng = np.random.default_rng(seed)
     d = 30
     model = LogisticRegression(d)
@@ -130,32 +131,36 @@ def test_minimal_perturbation_meets_the_closed_form(seed):
     x = 0.45 + 0.1 * rng.random((3, d))   # near the box's middle
     r_exact, size = linear_minimal_perturbation(model.w, model.b, x, 2)
     assert ((x + r_exact > 0) & (x + r_exact < 1)).all()   # the box is not active
-    results = minimal_perturbation(model, x)
+    results = minimal_perturbation(model, x, batch=batch)
     for res, exact, xi in zip(results, size, x, strict=True):
         assert res.success and res.reached != model.predict(xi[None])[0]
         assert exact <= res.l2 <= 1.01 * exact
         assert res.settings["method"] == "L-BFGS-B" and res.iterations > 0
 
 
-def test_minimal_perturbation_never_claims_a_failure_as_success():
+@pytest.mark.parametrize("batch", [None, 1, 5])
+def test_minimal_perturbation_never_claims_a_failure_as_success(batch):
     model = SoftmaxRegression(4, 3)
     model.params["W"] = np.array([[50.0, 0, 0]] * 4)   # class 0 dominates the whole box
     model.params["b"] = np.array([100.0, 0, 0])
     x = np.full((2, 4), 0.5)
-    for res in minimal_perturbation(model, x, target=1, max_scale=3, bisect_steps=2):
+    for res in minimal_perturbation(model, x, target=1, max_scale=3, bisect_steps=2,
+                                    batch=batch):
         assert not res.success and res.reached == 0 and np.isnan(res.l2)
         assert model.predict(res.x_adv[None])[0] == res.reached
         assert (res.x_adv >= 0).all() and (res.x_adv <= 1).all()
 
 
+@pytest.mark.parametrize("batch", [None, 3])
 @pytest.mark.parametrize("seed", range(3))
-def test_success_means_the_model_says_so(seed):
+def test_success_means_the_model_says_so(seed, batch):
     rng = np.random.default_rng(seed)
     model = SoftmaxRegression(6, 3)
     model.params["W"] = rng.standard_normal((6, 3))
     x = rng.random((4, 6))
     for target in (None, 2):
-        for res, xi in zip(minimal_perturbation(model, x, target=target), x, strict=True):
+        for res, xi in zip(minimal_perturbation(model, x, target=target, batch=batch), x,
+                           strict=True):
             reached = model.predict(res.x_adv[None])[0]
             assert res.reached == reached
             if res.success and target is not None:
@@ -176,13 +181,15 @@ def test_linear_minimal_perturbation_norms():
         np.testing.assert_allclose((x + r) @ w + b, [0.0], atol=1e-12)
 
 
-def test_untargeted_candidates_rule_is_recorded_and_limits_the_classes():
+@pytest.mark.parametrize("batch", [None, 4])
+def test_untargeted_candidates_rule_is_recorded_and_limits_the_classes(batch):
     rng = np.random.default_rng(7)
     model = SoftmaxRegression(6, 4)
     model.params["W"] = rng.standard_normal((6, 4))
     x = rng.random((3, 6))
     proba = model.predict_proba(x)
-    for res, p in zip(minimal_perturbation(model, x, candidates=1), proba, strict=True):
+    for res, p in zip(minimal_perturbation(model, x, candidates=1, batch=batch), proba,
+                      strict=True):
         assert "the 1 highest-scoring wrong classes" in res.settings["mode"]
         runner_up = [int(t) for t in np.argsort(-p) if t != p.argmax()][0]
         assert res.target == runner_up

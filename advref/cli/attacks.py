@@ -47,6 +47,11 @@ def register(sub):
                       "classified as a target (or as any wrong class), on the first --n test "
                       "images.", n_default=20)
     p.add_argument("--target", type=int, help="target class (default: untargeted)")
+    p.add_argument("--batch", type=int, default=256, metavar="B",
+                   help="searches run side by side, their model evaluations pooled "
+                        "(default 256); the same searches and solver steps as one at a time")
+    p.add_argument("--one-at-a-time", action="store_true",
+                   help="solve one example at a time: the definition, several times slower")
 
     p = model_command(sub, "rubbish", run_rubbish, "rubbish-class (fooling) samples",
                       "Rate at which any class gets probability > .5 on samples of no class; "
@@ -93,9 +98,11 @@ def run_minimal(args):
     if args.n is None:
         args.n = args.n_default
     x, y, data = test_data(args, model, desc)
-    results = minimal_perturbation(model, x, target=args.target, y=y, clip=CLIP)
+    batch = None if args.one_at_a_time else args.batch
+    results = minimal_perturbation(model, x, target=args.target, y=y, clip=CLIP, batch=batch)
     ok = [r for r in results if r.success]
     summary = {"model": desc, "data": data, "n": len(x), "target": args.target, "clip": CLIP,
+               "batch": batch,
                "settings": {k: v for k, v in results[0].settings.items()},
                "success_rate": len(ok) / len(results),
                "mean_l2": float(np.mean([r.l2 for r in ok])) if ok else float("nan"),
