@@ -7,7 +7,10 @@ agreement of the two on the shared N1 images; and what fraction of this
 machine's matmul rate the batched objective evaluations reach. That fraction is
   (model evaluations x 4 x multiply-adds of the weights per row) / their seconds
   / the rate of a float matmul of the same shapes as the first layer,
-where 4 = 2 flops per multiply-add x (forward + backward to the input).
+where 4 = 2 flops per multiply-add x (forward + backward to the input). The
+machine-independent speed is examples per second per TFLOP/s of that matmul
+rate (issue 17's target, 10,000 images in 15 minutes on a 193 GFLOP/s machine,
+is 57.6).
 
     ADVREF_DATA=... python benchmarks/bench_minimal_batched.py MODEL.npz [...]
         [--n1 4] [--nb 200] [--batch 256] [--json]
@@ -94,7 +97,9 @@ def main():
             row = mode_row(model, x, y, args.n1, args.batch, kw)
             row.update(model=path, mode=mode, n1=args.n1, nb=len(x), batch=args.batch,
                        matmul_gflops=rate / 1e9,
-                       share_of_matmul_rate=row["evaluation_gflops"] * 1e9 / rate)
+                       share_of_matmul_rate=row["evaluation_gflops"] * 1e9 / rate,
+                       batched_examples_per_s_per_matmul_tflops=row[
+                           "batched_examples_per_s"] / (rate / 1e12))
             out.append(row)
             if not args.json:
                 print(f"{path} {mode}: one {row['one_examples_per_s']:.3f}/s, batched "
