@@ -3,16 +3,21 @@ subspace dimension (section 8), each reported with every parameter."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
 
+import models
 from advref.analysis.geometry import adversarial_subspace
 from advref.attacks.minimal import minimal_perturbation
 from advref.attacks.rubbish import rubbish_report, rubbish_samples
+from advref.reproduce.chunks import in_chunks, measurement_key
 from advref.reproduce.experiments import attack_params, attacked
 
 MINIMAL_BATCH = 256
+MINIMAL_CHUNK = 500
+MINIMAL_CODE = 1          # bump when the search changes what it computes
 SUBSPACE = {"eps_l2": 5.0, "k": 50, "clip": [0.0, 1.0]}
 
 
@@ -29,27 +34,41 @@ def fixed_eps(ctx):
 def minimal_size(ctx):
     """Benchmark 2: the average size of the smallest misclassified perturbation,
     over the first n test examples the model classifies correctly (n None: all),
-    MINIMAL_BATCH searches side by side (advref.attacks.minimal_batched)."""
+    MINIMAL_BATCH searches side by side (advref.attacks.minimal_batched), in
+    resumable chunks of MINIMAL_CHUNK images (advref.reproduce.chunks)."""
     n = ctx.profile["n_minimal"]
     data = ctx.data
+    candidates = ctx.profile["minimal_candidates"]
     for name in ("softmax", "maxout"):
         model = ctx.model(name)
         right = np.flatnonzero(model.predict(data.x_test) == data.y_test)[:n]
-        start = time.perf_counter()
-        results = minimal_perturbation(model, data.x_test[right], y=data.y_test[right],
-                                       candidates=ctx.profile["minimal_candidates"],
-                                       batch=MINIMAL_BATCH)
-        seconds = (time.perf_counter() - start) / len(right)
-        ok = [r for r in results if r.success]
-        settings = {k: v for k, v in results[0].settings.items()}
+
+        def compute(start, stop, model=model, right=right):
+            begin = time.perf_counter()
+            results = minimal_perturbation(model, data.x_test[right[start:stop]],
+                                           y=data.y_test[right[start:stop]],
+                                           candidates=candidates, batch=MINIMAL_BATCH)
+            return {"settings": np.array([json.dumps(results[0].settings)]),
+                    "l2": np.array([r.l2 for r in results]),
+                    "success": np.array([r.success for r in results]),
+                    "iterations": np.array([r.iterations for r in results]),
+                    "seconds": np.full(stop - start, (time.perf_counter() - begin)
+                                       / (stop - start))}
+
+        key = measurement_key({"model": models.params_digest(model), "data": data.digest,
+                               "images": right.tolist(), "candidates": candidates,
+                               "code": MINIMAL_CODE})
+        got = in_chunks(ctx.cache.folder.parent, f"bench2-{name}", key, len(right),
+                        MINIMAL_CHUNK, compute, log=ctx.cache.log)
+        ok = got["success"]
         ctx.add(f"bench2-{name}", f"benchmark 2: minimal L2 perturbation, {name}",
-                "mean L2 size", None, np.mean([r.l2 for r in ok]) if ok else None, unit="",
-                model=name, n=len(right), batch=MINIMAL_BATCH,
+                "mean L2 size", None, got["l2"][ok].mean() if ok.any() else None, unit="",
+                model=name, n=len(right), batch=MINIMAL_BATCH, candidates=candidates,
                 examples="the first n correctly classified test images" if n else
                 "every correctly classified test image",
-                success_rate=len(ok) / len(right), seconds_per_example=seconds,
-                mean_iterations=float(np.mean([r.iterations for r in results])),
-                settings=settings)
+                success_rate=float(ok.mean()), seconds_per_example=float(got["seconds"].mean()),
+                mean_iterations=float(got["iterations"].mean()),
+                settings=json.loads(got["settings"][0]))
 
 
 def rubbish_class(ctx):
