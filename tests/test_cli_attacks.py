@@ -9,6 +9,7 @@ import pytest
 
 import models
 from advref import __version__, evaluate, fgsm, rubbish_report, rubbish_samples, transfer
+from advref.attacks.minimal import minimal_perturbation
 from advref.cli.parser import main
 from data_loaders import load_mnist_sample
 
@@ -65,8 +66,23 @@ def test_attack(trained, capsys):
 def test_minimal(trained, capsys):
     out = run_json(capsys, ["minimal", str(trained["softmax"]), "--n", "2", "--target", "1"])
     assert out["settings"]["method"] == "L-BFGS-B" and len(out["examples"]) == 2
+    assert out["batch"] == 256
     for e in out["examples"]:
         assert e["success"] is False or (e["reached"] == 1 and e["l2"] >= 0)
+
+
+def test_minimal_batched_and_one_at_a_time_are_the_librarys(trained, capsys):
+    """The CLI's two modes are the library's two modes on the same images."""
+    model = models.load(trained["softmax"])
+    x = load_mnist_sample(dtype=model.dtype).x_test[:3]
+    y = load_mnist_sample(dtype=model.dtype).y_test[:3]
+    for flags, batch in ((["--batch", "2"], 2), (["--one-at-a-time"], None)):
+        out = run_json(capsys, ["minimal", str(trained["softmax"]), "--data", "sample",
+                                "--n", "3", "--target", "4", *flags])
+        lib = minimal_perturbation(model, x, y=y, target=4, batch=batch)
+        assert out["batch"] == batch
+        assert [e["l2"] for e in out["examples"]] == [r.l2 for r in lib]
+        assert [e["iterations"] for e in out["examples"]] == [r.iterations for r in lib]
 
 
 def test_rubbish(trained, capsys):
