@@ -187,3 +187,29 @@ def test_an_unknown_scipy_interface_falls_back_to_one_at_a_time(trained, monkeyp
 def test_bad_batch_is_named(trained, bad, error):
     with pytest.raises(error, match="batch"):
         minimal_perturbation(trained[0], trained[2][:1], batch=bad)
+
+
+def test_a_changed_private_interface_is_detected(monkeypatch):
+    """SciPy's setulb is private: a different signature, or a routine that runs but
+    ends elsewhere than minimize, must both read as 'not usable'."""
+    import advref.attacks.minimal_batched as batched
+
+    real = batched.setulb_routine()
+
+    def other_signature(*args):
+        raise TypeError("setulb() takes 18 arguments")
+
+    def stops_at_once(*args):
+        real(*args)
+        args[11][:] = (4, 0)                   # task: converged, after the first call
+
+    try:
+        for fake in (other_signature, stops_at_once):
+            reverse_communication_works.cache_clear()
+            monkeypatch.setattr(batched, "setulb_routine", lambda fake=fake: fake)
+            assert reverse_communication_works() is False
+        monkeypatch.setattr(batched, "setulb_routine", lambda: real)
+        reverse_communication_works.cache_clear()
+        assert reverse_communication_works() is True
+    finally:
+        reverse_communication_works.cache_clear()

@@ -48,6 +48,13 @@ MAXCOR, MAXLS, MAXFUN = 10, 20, 15000        # scipy.optimize.minimize's L-BFGS-
 FG, NEW_X, STOP = 3, 1, 5                     # setulb task codes (1.15+)
 
 
+def setulb_routine():
+    """SciPy's private L-BFGS-B step routine (the one minimize drives)."""
+    from scipy.optimize import _lbfgsb
+
+    return _lbfgsb.setulb
+
+
 class Solve:
     """One bounded L-BFGS-B problem in SciPy's reverse-communication form.
 
@@ -59,9 +66,7 @@ class Solve:
     """
 
     def __init__(self, r0, low, high, *, maxiter, ftol, gtol):
-        from scipy.optimize import _lbfgsb
-
-        self._setulb = _lbfgsb.setulb
+        self._setulb = setulb_routine()
         n = len(r0)
         bounded = low is not None
         self.nbd = np.full(n, 2 if bounded else 0, np.int32)
