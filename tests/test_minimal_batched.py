@@ -199,6 +199,9 @@ def test_a_changed_private_interface_is_detected(monkeypatch):
     def other_signature(*args):
         raise TypeError("setulb() takes 18 arguments")
 
+    def gone():
+        raise ImportError("cannot import name '_lbfgsb'")
+
     def stops_at_once(*args):
         real(*args)
         args[11][:] = (4, 0)                   # task: converged, after the first call
@@ -208,6 +211,9 @@ def test_a_changed_private_interface_is_detected(monkeypatch):
             reverse_communication_works.cache_clear()
             monkeypatch.setattr(batched, "setulb_routine", lambda fake=fake: fake)
             assert reverse_communication_works() is False
+        reverse_communication_works.cache_clear()
+        monkeypatch.setattr(batched, "setulb_routine", gone)
+        assert reverse_communication_works() is False
         monkeypatch.setattr(batched, "setulb_routine", lambda: real)
         reverse_communication_works.cache_clear()
         assert reverse_communication_works() is True
