@@ -214,3 +214,49 @@ def test_untargeted_candidates_rule_is_recorded_and_limits_the_classes(batch):
         assert res.target == runner_up
     with pytest.raises(ValueError, match="candidates must be None or an integer"):
         minimal_perturbation(model, x, candidates=4)
+
+
+def test_linear_minimal_perturbation_defaults_dtype_and_refusals():
+    w, b = np.array([3.0, -4.0]), 1.0
+    r, s = linear_minimal_perturbation(w, b, [[2.0, 0.0]])        # a list; norm 2 by default
+    np.testing.assert_allclose(s, [7 / 5])
+    np.testing.assert_allclose(r, [[-0.84, 1.12]])          # -(w.x + b) w / ||w||^2
+    x32 = np.array([[2.0, 0.0]], dtype=np.float32)
+    r32, s32 = linear_minimal_perturbation(w, b, x32)
+    assert r32.dtype == np.float32 and s32.dtype == np.float32
+    np.testing.assert_allclose(s32, [7 / 5], rtol=1e-6)
+    for bad in (np.zeros(2), np.array([1.0, 2.0, 3.0])):
+        with pytest.raises(ValueError, match=r"w must be a nonzero vector of length 2, got "):
+            linear_minimal_perturbation(bad, b, x32)
+
+
+@pytest.mark.parametrize("batch", [None, 3])
+def test_untargeted_tries_tied_classes_in_class_order(batch):
+    """targets_to_try sorts by score with a stable sort: with 40 equally scored
+    classes (more than numpy's insertion-sort cutoff) the order is class order."""
+    from advref.attacks.minimal_search import targets_to_try
+
+    proba = np.full(40, 1 / 40)
+    assert targets_to_try(7, proba, None) == [t for t in range(40) if t != 7]
+    assert targets_to_try(7, proba, 3) == [0, 1, 2]
+    model = SoftmaxRegression(2, 40)
+    model.params["W"] = np.zeros((2, 40))
+    res = minimal_perturbation(model, np.full((1, 2), 0.5), y=[0], candidates=2,
+                               max_scale=1, bisect_steps=0, batch=batch)[0]
+    assert not res.success and res.target == 1    # x cannot move; the first try is kept
+
+
+@pytest.mark.parametrize("batch", [None, 2])
+def test_untargeted_with_no_success_reports_the_first_try(batch):
+    """When no class can be reached the result is the first class tried (the
+    highest-scoring wrong one), marked as a failure, with every try's iterations."""
+    model = SoftmaxRegression(4, 3)
+    model.params["W"] = np.array([[50.0, 0, 0]] * 4)   # class 0 dominates the whole box
+    model.params["b"] = np.array([100.0, 0, 1.0])      # class 2 scores above class 1
+    x = np.full((1, 4), 0.5)
+    untargeted = minimal_perturbation(model, x, max_scale=2, bisect_steps=1, batch=batch)[0]
+    tries = [minimal_perturbation(model, x, target=t, max_scale=2, bisect_steps=1)[0]
+             for t in (2, 1)]
+    assert not untargeted.success and untargeted.target == 2
+    assert untargeted.iterations == sum(t.iterations for t in tries)
+    assert "every other class" in untargeted.settings["mode"]
