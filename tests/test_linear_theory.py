@@ -232,13 +232,16 @@ def test_linear_minimal_perturbation_defaults_dtype_and_refusals():
 
 @pytest.mark.parametrize("batch", [None, 3])
 def test_untargeted_tries_tied_classes_in_class_order(batch):
-    """targets_to_try sorts by score with a stable sort: with 40 equally scored
-    classes (more than numpy's insertion-sort cutoff) the order is class order."""
+    """targets_to_try sorts by score with a stable sort: among 40 classes on three
+    tied levels (beyond numpy's insertion-sort cutoff, where quicksort reorders
+    ties) equal scores keep class order, as Python's sorted by (-p, class) says."""
     from advref.attacks.minimal_search import targets_to_try
 
-    proba = np.full(40, 1 / 40)
-    assert targets_to_try(7, proba, None) == [t for t in range(40) if t != 7]
-    assert targets_to_try(7, proba, 3) == [0, 1, 2]
+    proba = np.array([(7 * t) % 3 for t in range(40)]) / 3.0     # three tied levels
+    want = sorted((t for t in range(40) if t != 7), key=lambda t: (-proba[t], t))
+    assert targets_to_try(7, proba, None) == want
+    assert targets_to_try(7, proba, 3) == want[:3]
+    assert targets_to_try(7, np.full(40, 1 / 40), None) == [t for t in range(40) if t != 7]
     model = SoftmaxRegression(2, 40)
     model.params["W"] = np.zeros((2, 40))
     res = minimal_perturbation(model, np.full((1, 2), 0.5), y=[0], candidates=2,
