@@ -219,3 +219,22 @@ def test_a_changed_private_interface_is_detected(monkeypatch):
         assert reverse_communication_works() is True
     finally:
         reverse_communication_works.cache_clear()
+
+
+def test_at_most_batch_searches_are_in_flight(trained):
+    """batch bounds the searches in flight, hence the rows of every model call
+    (and the memory of the solvers' workspaces); with more searches than that,
+    the rounds are full."""
+    model, x, y = trained[0], trained[2][:3], trained[3][:3]
+
+    class Widths(RowByRow):
+        widths = []
+
+        def loss_grad(self, xb, yb):
+            self.widths.append(len(xb))
+            return self.model.loss_grad(xb, yb)
+
+    for batch in (1, 4, 100):
+        Widths.widths = []
+        minimal_perturbation(Widths(model), x, y=y, candidates=3, batch=batch)
+        assert max(Widths.widths) == min(batch, 9)       # 3 images x 3 classes
