@@ -221,6 +221,9 @@ def test_linear_minimal_perturbation_defaults_dtype_and_refusals():
     r, s = linear_minimal_perturbation(w, b, [[2.0, 0.0]])        # a list; norm 2 by default
     np.testing.assert_allclose(s, [7 / 5])
     np.testing.assert_allclose(r, [[-0.84, 1.12]])          # -(w.x + b) w / ||w||^2
+    r_int, s_int = linear_minimal_perturbation(w[:, None], 1, [[2, 0]])   # ints, a column w
+    assert r_int.dtype == np.float64 and r_int.shape == (1, 2)
+    np.testing.assert_allclose(s_int, [7 / 5])
     x32 = np.array([[2.0, 0.0]], dtype=np.float32)
     r32, s32 = linear_minimal_perturbation(w, b, x32)
     assert r32.dtype == np.float32 and s32.dtype == np.float32
