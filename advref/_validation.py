@@ -76,9 +76,10 @@ def check_labels(y, n, n_classes=None, name="y") -> np.ndarray:
 
 
 def class_count(model, x=None):
-    """The model's class count: n_classes if it says, else the width of predict_proba."""
+    """The model's class count: n_classes if it says, else the width of predict_proba
+    (None for a model with neither: fgsm with given labels needs only loss_grad)."""
     k = getattr(model, "n_classes", None)
-    if k is None and x is not None:
+    if k is None and x is not None and callable(getattr(model, "predict_proba", None)):
         k = model.predict_proba(x[:1]).shape[1]
     return k
 

@@ -38,11 +38,20 @@ def logit_path(model, x, direction, eps_values):
     protocol (loss_grad, predict, predict_proba) does not expose."""
     require_methods(model, ("forward",), "logit_path")
     x = check_batch(x)
-    direction = np.broadcast_to(np.asarray(direction, dtype=x.dtype), x.shape)
-    eps_values = np.asarray(eps_values, dtype=x.dtype).reshape(-1)
+    direction = np.broadcast_to(check_finite(direction, x.dtype, "direction"), x.shape)
+    eps_values = check_finite(eps_values, x.dtype, "eps_values").reshape(-1)
     points = x[None] + eps_values[:, None, None] * direction[None]
     scores, _ = model.forward(points.reshape(-1, x.shape[1]))
     return scores.reshape(len(eps_values), len(x), -1)
+
+
+def check_finite(values, dtype, name):
+    """`values` as a non-empty array of `dtype`, refused if any entry is NaN or infinite."""
+    a = np.asarray(values, dtype=dtype)
+    if a.size == 0 or not np.isfinite(a).all():
+        raise ValueError(f"{name} must be finite numbers (at least one), got {values!r} "
+                         "instead.")
+    return a
 
 
 def fgsm_plane(model, x, y, rng):

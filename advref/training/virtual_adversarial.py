@@ -60,7 +60,7 @@ def virtual_adversarial_perturbation(model, x, *, eps, xi=1e-6, iterations=1, rn
     input gradient back-propagated from them."""
     require_methods(model, ("forward", "backward"), "virtual adversarial training")
     check_softmax_model(model)
-    eps, xi = check_eps(eps), check_eps(xi)
+    eps, xi = check_eps(eps), check_eps(xi, "xi")
     iterations = check_positive_int(iterations, "iterations")
     gen = as_generator(rng)
     p = softmax(model.forward(x)[0])

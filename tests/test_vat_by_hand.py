@@ -1,0 +1,119 @@
+"""VAT on softmax regression, recomputed by hand from its definition.
+
+For z = x W + b, p = softmax(z(x)) and q = softmax(z(x + r)):
+    dKL(p || q)/dx' = (q - p) W^T          the power iteration's g
+    dKL/dW          = x'^T (q - p) / n     the penalty's gradient (mean over rows)
+The oracle below writes these out with its own softmax (Python's math per row
+where it matters) and draws the same random numbers in the same order as the
+objective: the supervised term draws none (no dropout), then the unlabelled
+rows (semi-supervised only), then d ~ N(0, I).
+"""
+
+import numpy as np
+import pytest
+
+from advref.training.virtual_adversarial import vat, virtual_adversarial_perturbation
+from models import SoftmaxRegression
+
+
+def softmax_rows(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def unit(v):
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def by_hand(model, x, y, gen, *, eps, xi, iterations, weight, x_unlabelled=None, batch=None):
+    W, b = model.params["W"], model.params["b"]
+    n = len(x)
+    p_sup = softmax_rows(x @ W + b)
+    loss = float(-np.log(p_sup[np.arange(n), y]).mean())
+    d_sup = p_sup.copy()
+    d_sup[np.arange(n), y] -= 1
+    grads = {"W": x.T @ d_sup / n, "b": d_sup.sum(axis=0) / n}
+    xu = x if x_unlabelled is None else x_unlabelled[gen.integers(0, len(x_unlabelled),
+                                                                  size=batch or n)]
+    p = softmax_rows(xu @ W + b)
+    d = unit(gen.standard_normal(xu.shape))
+    for _ in range(iterations):
+        q = softmax_rows((xu + xi * d) @ W + b)
+        d = unit((q - p) @ W.T)
+    r = eps * d
+    q = softmax_rows((xu + r) @ W + b)
+    kl = float((p * (np.log(p) - np.log(q))).sum(axis=1).mean())
+    m = len(xu)
+    kl_grads = {"W": (xu + r).T @ (q - p) / m, "b": (q - p).sum(axis=0) / m}
+    return r, loss + weight * kl, {k: grads[k] + weight * kl_grads[k] for k in grads}
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.default_rng(3)
+    model = SoftmaxRegression(5, 3, init_scale=1.0, rng=1)
+    x = rng.random((4, 5))
+    y = np.array([0, 2, 1, 2])
+    return model, x, y
+
+
+@pytest.mark.parametrize("iterations, weight", [(1, 1.0), (2, 0.5), (3, 2.0)])
+def test_supervised_vat_objective_value_and_gradient(problem, iterations, weight):
+    model, x, y = problem
+    objective = vat(0.3, xi=1e-3, iterations=iterations, weight=weight)
+    value, grads = objective(model, x, y, np.random.default_rng(11))
+    _, expected, expected_grads = by_hand(model, x, y, np.random.default_rng(11), eps=0.3,
+                                          xi=1e-3, iterations=iterations, weight=weight)
+    np.testing.assert_allclose(value, expected, rtol=1e-9)
+    for k in ("W", "b"):
+        np.testing.assert_allclose(grads[k], expected_grads[k], rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch", [None, 7])
+def test_semi_supervised_vat_draws_unlabelled_rows_with_replacement(problem, batch):
+    model, x, y = problem
+    pool = np.random.default_rng(5).random((9, 5))
+    objective = vat(0.2, xi=1e-3, iterations=1, weight=1.5, x_unlabelled=pool,
+                    unlabelled_batch=batch)
+    value, grads = objective(model, x, y, np.random.default_rng(2))
+    _, expected, expected_grads = by_hand(model, x, y, np.random.default_rng(2), eps=0.2,
+                                          xi=1e-3, iterations=1, weight=1.5, x_unlabelled=pool,
+                                          batch=batch)
+    np.testing.assert_allclose(value, expected, rtol=1e-9)
+    for k in ("W", "b"):
+        np.testing.assert_allclose(grads[k], expected_grads[k], rtol=1e-8, atol=1e-12)
+
+
+def test_the_perturbation_is_the_power_iterations_direction_at_length_eps(problem):
+    model, x, _ = problem
+    for iterations in (1, 4):
+        r, p = virtual_adversarial_perturbation(model, x, eps=0.7, xi=1e-3,
+                                                iterations=iterations, rng=9)
+        expected, _, _ = by_hand(model, x, np.zeros(4, int), np.random.default_rng(9),
+                                 eps=0.7, xi=1e-3, iterations=iterations, weight=1.0)
+        np.testing.assert_allclose(r, expected, rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(np.linalg.norm(r, axis=1), 0.7, rtol=1e-14)
+        np.testing.assert_allclose(p, softmax_rows(x @ model.params["W"] + model.params["b"]),
+                                   rtol=1e-14)
+
+
+def test_a_row_with_zero_gradient_keeps_its_random_direction():
+    """A model whose scores ignore x gives g = 0: d stays the unit random draw."""
+    model = SoftmaxRegression(3, 2, init_scale=0.0)
+    x = np.full((2, 3), 0.5)
+    r, _ = virtual_adversarial_perturbation(model, x, eps=2.0, rng=4)
+    np.testing.assert_allclose(r, 2.0 * unit(np.random.default_rng(4).standard_normal((2, 3))),
+                               rtol=1e-15)
+
+
+def test_bad_vat_arguments_are_named():
+    for kwargs, name in (({"xi": -1.0}, "xi"), ({"weight": -1.0}, "weight"),
+                         ({"iterations": 0}, "iterations"),
+                         ({"x_unlabelled": np.ones(3)}, "x_unlabelled"),
+                         ({"unlabelled_batch": 0}, "unlabelled_batch")):
+        with pytest.raises(ValueError) as caught:
+            vat(1.0, **kwargs)
+        assert str(caught.value).startswith(f"{name} must"), str(caught.value)
+    with pytest.raises(ValueError, match="^xi must"):
+        virtual_adversarial_perturbation(SoftmaxRegression(3, 2), np.ones((1, 3)), eps=1.0,
+                                         xi=np.nan)
