@@ -197,3 +197,22 @@ def test_an_ensemble_refuses_mismatched_members_and_says_which():
         Ensemble([a, SoftmaxRegression(3, 4, dtype=np.float32)])
     with pytest.raises(ValueError, match="got member 1 with"):
         Ensemble([a, SoftmaxRegression(2, 4)])
+
+
+def test_an_ensemble_of_one_and_members_without_an_output():
+    one = SoftmaxRegression(3, 2, init_scale=1.0)
+    x = np.random.default_rng(2).random((4, 3))
+    np.testing.assert_array_equal(Ensemble([one]).predict_proba(x), one.predict_proba(x))
+
+    class Bare:
+        n_features, n_classes, dtype = 3, 2, np.dtype(np.float64)
+
+    with pytest.raises(ValueError, match="got member 1 without one"):
+        Ensemble([one, Bare()])
+
+
+def test_an_ensemble_of_float32_members_returns_float32():
+    members = [SoftmaxRegression(3, 2, rng=s, init_scale=1.0, dtype=np.float32) for s in (0, 1)]
+    x = np.full((2, 3), 0.5, np.float32)
+    losses, grads = Ensemble(members).loss_grad(x, np.array([0, 1]))
+    assert losses.dtype == np.float32 and grads.dtype == np.float32
