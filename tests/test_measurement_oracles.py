@@ -252,3 +252,41 @@ def test_fgsm_with_labels_needs_only_loss_grad_and_names_predict_otherwise():
 
     got = fgsm(Grad(), np.full((2, 2), 0.5), 0.25, y=np.array([0, 1]))
     np.testing.assert_array_equal(got, [[0.75, 0.75], [0.25, 0.25]])
+
+
+def test_objective_value_by_hand_for_models_with_and_without_mean_loss():
+    from advref.training.objectives import clean_objective, objective_value
+
+    model = SoftmaxRegression(2, 3, init_scale=1.0, rng=4)
+
+    class OnlyLossAndGrads:
+        def loss_and_grads(self, x, y, *, train=False, rng=None):
+            return model.loss_and_grads(x, y, train=train, rng=rng)
+
+    x = np.random.default_rng(0).random((7, 2))
+    y = np.array([0, 1, 2, 2, 1, 0, 1])
+    z = x @ model.params["W"] + model.params["b"]
+    by_hand = float(np.mean([math.log(math.fsum(math.exp(v) for v in row)) - row[c]
+                             for row, c in zip(z.tolist(), y, strict=True)]))
+    for m in (model, OnlyLossAndGrads()):
+        for batch in (3, 1000):
+            got = objective_value(clean_objective, m, x, y, None, batch_size=batch)
+            assert got == pytest.approx(by_hand, rel=1e-14)
+
+
+def test_objective_value_passes_the_generator_to_a_plain_objective():
+    """An objective without .value: its value is objective(...)[0] with the same draws."""
+    from advref.training.objectives import objective_value
+    from models import MaxoutMLP
+
+    model = MaxoutMLP(3, 2, units=(4,), pieces=2, irange=0.5, rng=0)
+    x = np.random.default_rng(1).random((5, 3))
+    y = np.array([0, 1, 1, 0, 1])
+
+    def plain(m, xb, yb, rng):
+        return m.loss_and_grads(xb, yb, train=True, rng=rng)
+
+    got = objective_value(plain, model, x, y, np.random.default_rng(8))
+    want = model.loss_and_grads(x, y, train=True, rng=np.random.default_rng(8))[0]
+    assert got == want
+    assert got != model.loss_and_grads(x, y)[0]       # dropout made a difference
