@@ -117,3 +117,75 @@ def test_bad_vat_arguments_are_named():
     with pytest.raises(ValueError, match="^xi must"):
         virtual_adversarial_perturbation(SoftmaxRegression(3, 2), np.ones((1, 3)), eps=1.0,
                                          xi=np.nan)
+
+
+def test_the_supervised_term_is_the_training_mode_loss_with_the_objectives_draws():
+    """weight 0 leaves the supervised term alone: dropout on, the generator's masks."""
+    from models import MaxoutMLP
+
+    model = MaxoutMLP(4, 3, units=(5,), pieces=2, irange=0.5, rng=2)
+    x = np.random.default_rng(0).random((6, 4))
+    y = np.array([0, 1, 2, 0, 1, 2])
+    loss, grads = vat(1.0, weight=0.0)(model, x, y, np.random.default_rng(3))
+    want_loss, want_grads = model.loss_and_grads(x, y, train=True, rng=np.random.default_rng(3))
+    assert loss == want_loss and loss != model.loss_and_grads(x, y)[0]
+    for k in want_grads:
+        np.testing.assert_array_equal(grads[k], want_grads[k])
+
+
+def test_default_xi_and_iterations_are_one_millionth_and_one(problem):
+    model, x, y = problem
+    value, _ = vat(0.3)(model, x, y, np.random.default_rng(4))
+    _, expected, _ = by_hand(model, x, y, np.random.default_rng(4), eps=0.3, xi=1e-6,
+                             iterations=1, weight=1.0)
+    np.testing.assert_allclose(value, expected, rtol=1e-9)
+    r, _ = virtual_adversarial_perturbation(model, x, eps=0.3, rng=4)
+    want, _, _ = by_hand(model, x, y, np.random.default_rng(4), eps=0.3, xi=1e-6, iterations=1,
+                         weight=1.0)
+    np.testing.assert_allclose(r, want, rtol=1e-6)
+
+
+def test_rows_whose_gradient_vanishes_keep_their_own_random_direction():
+    """ReLU net with one hidden unit h = relu(x_0 - .5): rows with x_0 < .5 have no
+    gradient (they keep their unit random draw), the others move along +-e_0."""
+    from models import MLP
+
+    model = MLP(2, 2, hidden=(1,), rng=0)
+    model.params["W0"][:] = [[1.0], [0.0]]
+    model.params["b0"][:] = [-0.5]
+    model.params["W1"][:] = [[1.0, -1.0]]
+    x = np.array([[0.2, 0.3], [0.9, 0.1], [0.1, 0.8]])
+    r, _ = virtual_adversarial_perturbation(model, x, eps=0.5, xi=1e-3, rng=6)
+    draw = unit(np.random.default_rng(6).standard_normal((3, 2)))
+    np.testing.assert_allclose(r[[0, 2]], 0.5 * draw[[0, 2]], rtol=1e-15)
+    np.testing.assert_allclose(np.abs(r[1]), [0.5, 0.0], rtol=1e-15, atol=1e-300)
+
+
+def test_kl_and_unit_rows_at_exact_zeros():
+    from advref.training.virtual_adversarial import kl_from_scores, unit_rows
+
+    kl, dz = kl_from_scores(np.array([[1.0, 0.0]]), np.array([[0.0, 0.0]]))
+    assert kl.tolist() == [pytest.approx(np.log(2), rel=1e-15)]
+    np.testing.assert_array_equal(dz, [[-0.5, 0.5]])
+    np.testing.assert_array_equal(unit_rows(np.array([[0.0, 0.0], [3.0, 4.0]])),
+                                  [[0.0, 0.0], [0.6, 0.8]])
+
+
+def test_a_protocol_model_without_an_output_attribute_is_accepted():
+    inner = SoftmaxRegression(3, 2, init_scale=1.0)
+
+    class Bare:
+        def forward(self, x, **kw):
+            return inner.forward(x, **kw)
+
+        def backward(self, cache, dz, **kw):
+            return inner.backward(cache, dz, **kw)
+
+    x = np.full((2, 3), 0.5)
+    r, _ = virtual_adversarial_perturbation(Bare(), x, eps=1.0, rng=0)
+    np.testing.assert_array_equal(r, virtual_adversarial_perturbation(inner, x, eps=1.0,
+                                                                      rng=0)[0])
+    with pytest.raises(TypeError, match="^virtual adversarial training needs a model"):
+        virtual_adversarial_perturbation(object(), x, eps=1.0)
+    with pytest.raises(ValueError, match="^iterations must"):
+        virtual_adversarial_perturbation(inner, x, eps=1.0, iterations=0)
