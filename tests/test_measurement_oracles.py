@@ -284,9 +284,116 @@ def test_objective_value_passes_the_generator_to_a_plain_objective():
     y = np.array([0, 1, 1, 0, 1])
 
     def plain(m, xb, yb, rng):
-        return m.loss_and_grads(xb, yb, train=True, rng=rng)
+        loss, grads = m.loss_and_grads(xb, yb, train=True, rng=rng)
+        return 2 * loss, grads
 
     got = objective_value(plain, model, x, y, np.random.default_rng(8))
     want = model.loss_and_grads(x, y, train=True, rng=np.random.default_rng(8))[0]
-    assert got == want
-    assert got != model.loss_and_grads(x, y)[0]       # dropout made a difference
+    assert got == 2 * want
+    assert want != model.loss_and_grads(x, y)[0]      # dropout made a difference
+
+
+def ce_first_column(s):
+    """Cross-entropy for label 1 of softmax((s, 0, 0)): log(e^s + 2)."""
+    return math.log(math.exp(s) + 2)
+
+
+def first_column_model(rows):
+    model = SoftmaxRegression(2, 3, init_scale=0.0)
+    model.params["W"][:, 0] = rows          # z_0 = rows . x, z_1 = z_2 = 0
+    return model
+
+
+def test_the_adversarial_objective_by_hand_defaults_clip_and_norm():
+    from advref.training.objectives import adversarial
+
+    model, y = first_column_model([1.0, 0.0]), np.array([1])
+    x = np.array([[0.9, 0.5]])          # FGSM raises x_0: .9 + .25 = 1.15, clipped to 1
+    loss, _ = adversarial()(model, x, y, None)
+    assert loss == pytest.approx(0.5 * ce_first_column(0.9) + 0.5 * ce_first_column(1.0),
+                                 rel=1e-14)
+    loss, _ = objective_named("adversarial", clip=None)(model, x, y, None)
+    assert loss == pytest.approx(0.5 * ce_first_column(0.9) + 0.5 * ce_first_column(1.15),
+                                 rel=1e-14)
+    loss, _ = objective_named("adversarial", eps=0.05, alpha=0.25)(model, x, y, None)
+    assert loss == pytest.approx(0.25 * ce_first_column(0.9) + 0.75 * ce_first_column(0.95),
+                                 rel=1e-14)
+    both = first_column_model([1.0, 1.0])   # the gradient is along (1, 1)
+    x = np.array([[0.3, 0.2]])
+    linf, _ = adversarial()(both, x, y, None)
+    l2, _ = adversarial(norm=2)(both, x, y, None)
+    assert linf == pytest.approx(0.5 * ce_first_column(0.5) + 0.5 * ce_first_column(1.0),
+                                 rel=1e-14)
+    assert l2 == pytest.approx(0.5 * ce_first_column(0.5) + 0.5 * ce_first_column(
+        0.5 + 0.5 / math.sqrt(2)), rel=1e-14)
+
+
+@pytest.mark.parametrize("clip", [(0.0, 1.0), None])
+def test_the_noise_objectives_by_hand_with_the_generators_draws(clip):
+    model, y = first_column_model([1.0, 0.0]), np.array([1])
+    x = np.array([[0.9, 0.5]])
+    draws = {"sign": np.random.default_rng(5).choice(np.array([-1.0, 1.0]), (1, 2)),
+             "uniform": np.random.default_rng(5).uniform(-1.0, 1.0, (1, 2))}
+    for kind, draw in draws.items():
+        moved = x[0, 0] + 0.25 * draw[0, 0]
+        if clip is not None:
+            moved = min(max(moved, 0.0), 1.0)
+        obj = noise(kind) if clip else objective_named(f"noise-{kind}", clip=None)
+        loss, _ = obj(model, x, y, np.random.default_rng(5))
+        assert loss == pytest.approx(0.5 * ce_first_column(0.9) + 0.5 * ce_first_column(moved),
+                                     rel=1e-14)
+
+
+def test_the_adversarial_monitor_defaults_to_eps_a_quarter():
+    from advref.training.monitors import adversarial_error
+
+    model = SoftmaxRegression(2, 2, init_scale=0.0)
+    model.params["W"][:] = np.eye(2)
+    x, y = np.array([[0.1, 0.9]]), np.array([1])     # .25 leaves it right; 1.25 does not
+    assert adversarial_error()(model, x, y) == 0.0
+    assert adversarial_error(1.25)(model, x, y) == 1.0
+
+
+def test_logit_paths_scale_the_direction_and_keep_the_dtype():
+    model = SoftmaxRegression(2, 2, init_scale=0.0, dtype=np.float32)
+    model.params["W"][:] = np.eye(2, dtype=np.float32)
+    x = np.array([[0.5, 0.25]], np.float32)
+    path = logit_path(model, x, [2.0, -0.5], [[0.0, 0.5], [2.0, 4.0]])
+    assert path.dtype == np.float32 and path.shape == (4, 1, 2)
+    np.testing.assert_array_equal(path[:, 0], [[0.5, 0.25], [1.5, 0.0], [4.5, -0.75],
+                                               [8.5, -1.75]])
+
+
+def test_the_fgsm_plane_by_hand():
+    model = SoftmaxRegression(3, 2, init_scale=0.0)
+    model.params["W"][:] = [[1.0, -1.0], [0.0, 0.0], [2.0, 0.0]]
+    d1, d2 = fgsm_plane(model, np.array([0.5, 0.5, 0.5]), 1, rng=3)
+    np.testing.assert_array_equal(d1, [1.0, 0.0, 1.0])        # the loss of label 1 rises with z_0
+    signs = np.random.default_rng(3).choice(np.array([-1.0, 1.0]), 3)
+    by_hand = signs - (signs @ d1) / 2 * d1
+    by_hand *= math.sqrt(2) / np.linalg.norm(by_hand)
+    np.testing.assert_allclose(d2, by_hand, rtol=1e-15)
+    one = SoftmaxRegression(2, 2, init_scale=0.0)
+    one.params["W"][:] = [[1.0, -1.0], [0.0, 0.0]]            # one nonzero sign
+    d1, d2 = fgsm_plane(one, np.array([0.5, 0.5]), 0, rng=3)
+    np.testing.assert_array_equal(d1, [-1.0, 0.0])
+    assert d2[0] == 0.0 and abs(d2[1]) == 1.0
+    flat = SoftmaxRegression(2, 2, init_scale=0.0)            # no gradient at all
+    d1, d2 = fgsm_plane(flat, np.array([0.5, 0.5]), 0, rng=3)
+    np.testing.assert_array_equal(d1, [0.0, 0.0])
+    np.testing.assert_array_equal(d2, np.random.default_rng(3).choice(np.array([-1.0, 1.0]),
+                                                                        2))
+
+
+def test_adversarial_subspace_counts_every_row_and_clips_above():
+    model = LogisticRegression(4, init_scale=0.0, dtype=np.float32)
+    model.params["W"][:, 0] = [1.0, 0.0, 0.0, 0.0]
+    # row 0's margin 800 saturates the sigmoid: its gradient is exactly zero
+    x = np.array([[800.0, 0, 0, 0], [0.2, 0.5, 0.5, 0.5], [-0.2, 0.5, 0.5, 0.5]], np.float32)
+    y = np.array([1, 1, 0])
+    counts = adversarial_subspace(model, x, y, 0.5, 4)
+    assert counts.dtype == np.int64
+    np.testing.assert_array_equal(counts, [0, 4, 4])
+    # the label-0 row moves up by .25 to .05; a ceiling of 0 keeps its score at 0 (class 0)
+    np.testing.assert_array_equal(adversarial_subspace(model, x[2:], y[2:], 0.5, 4,
+                                                       clip=(-1.0, 0.0)), [0])
