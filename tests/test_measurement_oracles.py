@@ -397,3 +397,45 @@ def test_adversarial_subspace_counts_every_row_and_clips_above():
     # the label-0 row moves up by .25 to .05; a ceiling of 0 keeps its score at 0 (class 0)
     np.testing.assert_array_equal(adversarial_subspace(model, x[2:], y[2:], 0.5, 4,
                                                        clip=(-1.0, 0.0)), [0])
+
+
+def test_the_closed_form_objective_by_hand_in_float32_with_its_default_eps():
+    from advref.training.closed_form_logistic import adversarial_logistic
+
+    model = LogisticRegression(2, init_scale=0.0, dtype=np.float32)
+    model.params["W"][:, 0] = [0.5, -1.0]
+    x = np.array([[0.25, 0.5], [1.0, 0.0]], np.float32)
+    y = np.array([1, 0])
+    loss, grads = adversarial_logistic()(model, x, y, None)
+    # t = -s (w.x) + .25 * ||w||_1: row 0: .375 + .375 = .75; row 1: .5 + .375 = .875
+    by_hand = (math.log1p(math.exp(0.75)) + math.log1p(math.exp(0.875))) / 2
+    assert loss == pytest.approx(by_hand, rel=1e-6)
+    assert loss.dtype == np.float32 and grads["W"].dtype == np.float32
+
+
+def test_rubbish_target_rate_counts_the_samples_that_reach_the_target():
+    """W = I, target 1, eps .3: (.5, .4) -> (.2, .7) reaches it; (.9, .1) -> (.6, .4)
+    and (.8, 0) -> (.5, .3) do not."""
+    model = SoftmaxRegression(2, 2, init_scale=0.0)
+    model.params["W"][:] = np.eye(2)
+    report = rubbish_report(model, np.array([[0.5, 0.4], [0.9, 0.1], [0.8, 0.0]]), eps=0.3,
+                            target=1)
+    assert report["target_rate"] == pytest.approx(1 / 3, rel=1e-15)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nobody = rubbish_report(FixedProba([[0.5, 0.5]]), np.zeros((1, 2)))
+    assert math.isnan(nobody["mean_confidence_fooled"])
+
+
+def test_transfer_to_a_target_that_only_has_predict_proba_for_its_class_count():
+    source = SoftmaxRegression(2, 3, init_scale=1.0)
+
+    class Plain:
+        def predict_proba(self, x):
+            return np.tile([0.2, 0.3, 0.5], (len(x), 1))
+
+        def predict(self, x):
+            return np.full(len(x), 2)
+
+    out = transfer(source, {"plain": Plain()}, np.full((2, 2), 0.5), np.array([2, 0]), 0.1)
+    assert out["targets"]["plain"]["error"] == 0.5

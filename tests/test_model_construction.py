@@ -169,8 +169,8 @@ def test_boundary_values_are_accepted():
 
 
 def test_an_ensemble_averages_its_members_probabilities():
-    members = [SoftmaxRegression(3, 4, rng=s, init_scale=1.0) for s in range(3)]
-    x = np.random.default_rng(1).random((6, 3))
+    members = [SoftmaxRegression(3, 4, rng=s, init_scale=3.0) for s in range(3)]
+    x = np.random.default_rng(1).random((6, 3)) * 4 - 2      # predicted classes 0, 2, 3
     by_hand = np.zeros((6, 4))
     for m in members:
         z = x @ m.params["W"] + m.params["b"]
@@ -179,7 +179,8 @@ def test_an_ensemble_averages_its_members_probabilities():
     ens = Ensemble(members)
     np.testing.assert_allclose(ens.predict_proba(x), by_hand, rtol=1e-14)
     predicted = ens.predict(x)
-    assert predicted.dtype == np.int64
+    assert predicted.dtype == np.int64 and predicted.shape == (6,)
+    assert set(predicted.tolist()) == {0, 2, 3}
     np.testing.assert_array_equal(predicted, by_hand.argmax(axis=1))
     assert (ens.n_features, ens.n_classes, ens.dtype) == (3, 4, np.float64)
 
@@ -216,3 +217,36 @@ def test_an_ensemble_of_float32_members_returns_float32():
     x = np.full((2, 3), 0.5, np.float32)
     losses, grads = Ensemble(members).loss_grad(x, np.array([0, 1]))
     assert losses.dtype == np.float32 and grads.dtype == np.float32
+
+
+def test_mlp_dropout_arguments_and_default_seed():
+    m = MLP(3, 2, hidden=(4,), include_probs=(1.0, 0.5), scales=(1.0, 2.0))
+    assert (m.include_probs, m.scales) == ((1.0, 0.5), (1.0, 2.0))
+    g = np.random.default_rng(0)
+    np.testing.assert_array_equal(m.params["W0"], math.sqrt(2) / math.sqrt(3) *
+                                  g.standard_normal((3, 4)))
+    with pytest.raises(ValueError, match="one value per layer"):
+        MaxoutMLP(3, 2, units=(2,), include_probs=(0.5, 0.5), scales=(1.0,))
+    with pytest.raises(ValueError, match="one value per layer"):
+        MaxoutMLP(3, 2, units=(2,), include_probs=(0.5,), scales=(1.0, 2.0))
+
+
+def test_kink_distance_over_every_hidden_layer_with_the_training_masks():
+    """ReLU 2 -> 3 -> 3 -> 2: the smallest |pre-activation| of both hidden layers,
+    with the input dropped out by the generator's mask in training mode."""
+    from models.dropout import bernoulli_keep
+
+    m = MLP(2, 2, hidden=(3, 3), include_probs=(0.5, 1.0, 1.0), scales=(2.0, 1.0, 1.0), rng=1)
+    x = np.array([[0.3, -0.7], [1.1, 0.4]])
+
+    def by_hand(x_in):
+        z0 = x_in @ m.params["W0"] + m.params["b0"]
+        z1 = np.maximum(z0, 0) @ m.params["W1"] + m.params["b1"]
+        return min(np.abs(z0).min(), np.abs(z1).min())
+
+    assert m.kink_distance(x) == by_hand(x)
+    keep = bernoulli_keep(np.random.default_rng(4), x.shape, 0.5)
+    assert m.kink_distance(x, train=True, rng=np.random.default_rng(4)) == by_hand(x * keep * 2)
+    m.params["b1"][:] = m.params["b1"] - (np.maximum(x @ m.params["W0"] + m.params["b0"], 0)
+                                          @ m.params["W1"] + m.params["b1"])[0, 0]
+    assert m.kink_distance(x) == 0.0        # the second layer's kink, not the first's
