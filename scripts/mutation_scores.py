@@ -3,7 +3,8 @@
     python scripts/mutation_scores.py [MUTANTS_DIR] [--equivalent FILE] [--list]
 
 mutmut 3 keeps each source file's results in `mutants/<path>.meta` (JSON,
-`exit_code_by_key`: mutant name -> the test run's exit code). This reads them
+`exit_code_by_key`: mutant name -> the test run's exit code, None if not run
+yet). This reads them
 and prints one row per module: mutants, checked, killed (a failing test run or
 a timeout), survived, "no tests" (no selected test runs the mutated function:
 a survivor too), and the score killed / (checked - equivalent).
@@ -18,9 +19,8 @@ import json
 import pathlib
 import sys
 
-KILLED_CODES = {1, 3, -24, 24, 36, 152, 255}   # test failures, errors and timeouts
-NO_TESTS = 33
-SURVIVED = 0
+NO_TESTS = 33       # mutmut's exit codes: 0 the tests passed (survived), 33 no test
+SURVIVED = 0        # ran it; anything else (a failure, a crash, a timeout) killed it
 
 
 def module_of(path, root):

@@ -134,3 +134,25 @@ def test_logit_path_refuses_non_finite_directions_and_steps():
     for direction, eps_values in ((np.ones(3), []), ([np.inf, 0, 0], [1.0])):
         with pytest.raises(ValueError, match="^(direction|eps_values) must be finite"):
             logit_path(MODEL, X, direction, eps_values)
+
+
+def test_whole_messages_of_refusals_that_explain_a_rule():
+    from advref.training.virtual_adversarial import virtual_adversarial_perturbation
+    from models import MaxoutMLP, RBFNetwork
+    from models.ensemble import Ensemble
+
+    cases = [
+        (lambda: MaxoutMLP(3, 2, units=(2,), output="rbf"),
+         "output must be one of ('softmax', 'sigmoid-ovr'), got 'rbf' instead."),
+        (lambda: Ensemble([]), "an ensemble needs at least one member, got none instead."),
+        (lambda: rubbish_report(MODEL, X, eps=0.1),
+         "eps and target go together, got eps=0.1 and target=None instead."),
+        (lambda: virtual_adversarial_perturbation(RBFNetwork(3, 2), X, eps=1.0),
+         "VAT needs softmax scores, got a model with rbf output instead."),
+        (lambda: logit_path(MODEL, X, np.ones(3), []),
+         "eps_values must be finite numbers (at least one), got [] instead."),
+    ]
+    for call, message in cases:
+        with pytest.raises(ValueError) as caught:
+            call()
+        assert str(caught.value) == message
