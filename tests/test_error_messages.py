@@ -149,6 +149,8 @@ def test_whole_messages_of_refusals_that_explain_a_rule():
          "eps and target go together, got eps=0.1 and target=None instead."),
         (lambda: virtual_adversarial_perturbation(RBFNetwork(3, 2), X, eps=1.0),
          "VAT needs softmax scores, got a model with rbf output instead."),
+        (lambda: transfer(MODEL, {"t": NoClassCount()}, X, Y, 0.1),
+         "transfer target t must have the source's 2 classes, got 3 instead."),
         (lambda: logit_path(MODEL, X, np.ones(3), []),
          "eps_values must be finite numbers (at least one), got [] instead."),
     ]

@@ -331,16 +331,17 @@ def test_the_adversarial_objective_by_hand_defaults_clip_and_norm():
 @pytest.mark.parametrize("clip", [(0.0, 1.0), None])
 def test_the_noise_objectives_by_hand_with_the_generators_draws(clip):
     model, y = first_column_model([1.0, 0.0]), np.array([1])
-    x = np.array([[0.9, 0.5]])
+    x = np.array([[0.5, 0.5]])
     draws = {"sign": np.random.default_rng(5).choice(np.array([-1.0, 1.0]), (1, 2)),
              "uniform": np.random.default_rng(5).uniform(-1.0, 1.0, (1, 2))}
     for kind, draw in draws.items():
         moved = x[0, 0] + 0.25 * draw[0, 0]
         if clip is not None:
             moved = min(max(moved, 0.0), 1.0)
-        obj = noise(kind) if clip else objective_named(f"noise-{kind}", clip=None)
+        obj = (noise() if kind == "sign" else noise(kind)) if clip else \
+            objective_named(f"noise-{kind}", clip=None)
         loss, _ = obj(model, x, y, np.random.default_rng(5))
-        assert loss == pytest.approx(0.5 * ce_first_column(0.9) + 0.5 * ce_first_column(moved),
+        assert loss == pytest.approx(0.5 * ce_first_column(0.5) + 0.5 * ce_first_column(moved),
                                      rel=1e-14)
 
 
@@ -439,3 +440,18 @@ def test_transfer_to_a_target_that_only_has_predict_proba_for_its_class_count():
 
     out = transfer(source, {"plain": Plain()}, np.full((2, 2), 0.5), np.array([2, 0]), 0.1)
     assert out["targets"]["plain"]["error"] == 0.5
+
+
+def test_random_completions_default_to_seed_0():
+    from advref.training.virtual_adversarial import virtual_adversarial_perturbation
+    from models import MaxoutMLP
+
+    model = MaxoutMLP(6, 3, units=(8,), pieces=2, irange=1.0, rng=3)
+    x = np.random.default_rng(0).random((5, 6))
+    y = np.array([0, 1, 2, 0, 1])
+    r0, _ = virtual_adversarial_perturbation(model, x, eps=1.0, rng=0)
+    np.testing.assert_array_equal(virtual_adversarial_perturbation(model, x, eps=1.0)[0], r0)
+    assert not np.array_equal(virtual_adversarial_perturbation(model, x, eps=1.0, rng=1)[0], r0)
+    counts = [adversarial_subspace(model, x, y, 2.0, 4, rng=seed) for seed in (0, 1, 2)]
+    np.testing.assert_array_equal(adversarial_subspace(model, x, y, 2.0, 4), counts[0])
+    assert not all(np.array_equal(c, counts[0]) for c in counts[1:])

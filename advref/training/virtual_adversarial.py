@@ -34,8 +34,8 @@ from models.outputs import log_softmax, softmax
 
 
 def check_softmax_model(model):
-    output = getattr(model, "output", None)
-    if output is not None and getattr(output, "name", "softmax") != "softmax":
+    output = getattr(model, "output", None)     # protocol models may have none
+    if output is not None and output.name != "softmax":
         raise ValueError(f"VAT needs softmax scores, got a model with {output.name} output "
                          "instead.")
 
