@@ -49,13 +49,13 @@ def scores(root, equivalent):
             if code is None:
                 continue
             row["checked"] += 1
-            if name in equivalent:
+            if code not in (SURVIVED, NO_TESTS):
+                row["killed"] += 1          # killed, even if the file calls it equivalent
+            elif name in equivalent:
                 row["equivalent"] += 1
-            elif code == SURVIVED or code == NO_TESTS:
+            else:
                 row["survived" if code == SURVIVED else "no_tests"] += 1
                 survivors.append(name)
-            else:
-                row["killed"] += 1
         judged = row["checked"] - row["equivalent"]
         row["score"] = row["killed"] / judged if judged else float("nan")
         rows.append(row)

@@ -23,7 +23,7 @@ from advref.attacks.rubbish import rubbish_report, rubbish_samples
 from advref.training.max_norm import limit_column_norms
 from advref.training.momentum import block_rows, momentum_update
 from advref.training.monitors import resolve_monitor
-from advref.training.objectives import noise, objective_named
+from advref.training.objectives import noise, objective_named, objective_value
 from models import LogisticRegression, SoftmaxRegression
 
 
@@ -312,6 +312,9 @@ def test_the_adversarial_objective_by_hand_defaults_clip_and_norm():
     loss, _ = adversarial()(model, x, y, None)
     assert loss == pytest.approx(0.5 * ce_first_column(0.9) + 0.5 * ce_first_column(1.0),
                                  rel=1e-14)
+    loss, _ = objective_named("adversarial")(model, x, y, None)
+    assert loss == pytest.approx(0.5 * ce_first_column(0.9) + 0.5 * ce_first_column(1.0),
+                                 rel=1e-14)
     loss, _ = objective_named("adversarial", clip=None)(model, x, y, None)
     assert loss == pytest.approx(0.5 * ce_first_column(0.9) + 0.5 * ce_first_column(1.15),
                                  rel=1e-14)
@@ -328,7 +331,7 @@ def test_the_adversarial_objective_by_hand_defaults_clip_and_norm():
         0.5 + 0.5 / math.sqrt(2)), rel=1e-14)
 
 
-@pytest.mark.parametrize("clip", [(0.0, 1.0), None])
+@pytest.mark.parametrize("clip", [(0.0, 1.0), None, (0.0, 0.6)])
 def test_the_noise_objectives_by_hand_with_the_generators_draws(clip):
     model, y = first_column_model([1.0, 0.0]), np.array([1])
     x = np.array([[0.5, 0.5]])
@@ -337,12 +340,18 @@ def test_the_noise_objectives_by_hand_with_the_generators_draws(clip):
     for kind, draw in draws.items():
         moved = x[0, 0] + 0.25 * draw[0, 0]
         if clip is not None:
-            moved = min(max(moved, 0.0), 1.0)
-        obj = (noise() if kind == "sign" else noise(kind)) if clip else \
-            objective_named(f"noise-{kind}", clip=None)
+            moved = min(max(moved, clip[0]), clip[1])
+        if clip == (0.0, 1.0):
+            obj = noise() if kind == "sign" else noise(kind)
+        elif clip is None:
+            obj = objective_named(f"noise-{kind}", clip=None)
+        else:
+            obj = noise(kind, clip=clip)
         loss, _ = obj(model, x, y, np.random.default_rng(5))
-        assert loss == pytest.approx(0.5 * ce_first_column(0.5) + 0.5 * ce_first_column(moved),
-                                     rel=1e-14)
+        want = 0.5 * ce_first_column(0.5) + 0.5 * ce_first_column(moved)
+        assert loss == pytest.approx(want, rel=1e-14)
+        value = objective_value(obj, model, x, y, np.random.default_rng(5))
+        assert value == pytest.approx(want, rel=1e-14)
 
 
 def test_the_adversarial_monitor_defaults_to_eps_a_quarter():
