@@ -238,3 +238,20 @@ def test_at_most_batch_searches_are_in_flight(trained):
         Widths.widths = []
         minimal_perturbation(Widths(model), x, y=y, candidates=3, batch=batch)
         assert max(Widths.widths) == min(batch, 9)       # 3 images x 3 classes
+
+
+@pytest.mark.parametrize("seed, maxfun", [(0, 5), (0, 12), (1, 5), (2, 5), (2, 12)])
+def test_the_evaluation_cap_stops_a_solve_where_scipy_stops(monkeypatch, seed, maxfun):
+    """SciPy's maxfun (15,000 in minimize's defaults) lowered so that it binds: the
+    solve stops after the same iterations and evaluations as minimize's."""
+    import advref.attacks.minimal_batched as batched
+
+    objective, low, high, r0 = problem(seed, 12)
+    want = minimize(objective, r0, jac=True, method="L-BFGS-B",
+                    bounds=list(zip(low, high, strict=True)),
+                    options={"maxiter": 300, "ftol": 1e-12, "gtol": 1e-12, "maxfun": maxfun})
+    monkeypatch.setattr(batched, "MAXFUN", maxfun)
+    got = run(Solve(r0, low, high, maxiter=300, ftol=1e-12, gtol=1e-12), objective)
+    assert want.status == 1                          # the cap, not convergence, stopped it
+    assert np.array_equal(got.x, want.x)
+    assert (got.nit, got.nfev) == (want.nit, want.nfev)
