@@ -1,0 +1,85 @@
+"""minimal_perturbation's arguments: what it refuses, and the settings it records.
+
+Each MinimalResult carries `settings`, "everything needed to reproduce it"; the
+expected dicts below are written out by hand from the docstrings (DEFAULTS, the
+tolerances by dtype of paper-notes, the fixed method and penalty).
+"""
+
+import numpy as np
+import pytest
+
+from advref import minimal_perturbation
+from models import SoftmaxRegression
+
+BY_HAND = {"c_init": 1.0, "c_factor": 10.0, "max_scale": 12, "bisect_steps": 10,
+           "maxiter": 300, "clip": (0.0, 1.0), "method": "L-BFGS-B",
+           "penalty": "c * ||r||_2^2"}
+
+
+@pytest.fixture
+def problem():
+    rng = np.random.default_rng(3)
+    return SoftmaxRegression(4, 3, rng=0), rng.random((1, 4)) * 0.5 + 0.25
+
+
+def recorded(model, x, **kw):
+    (result,) = minimal_perturbation(model, x, target=2, max_scale=1, bisect_steps=0,
+                                     maxiter=5, **kw)
+    return result.settings
+
+
+@pytest.mark.parametrize("dtype, ftol, gtol", [(np.float64, 1e-12, 1e-9),
+                                               (np.float32, 1e-6, 1e-5)])
+def test_the_recorded_settings_are_the_defaults_with_tolerances_by_dtype(problem, dtype,
+                                                                         ftol, gtol):
+    _, x = problem
+    settings = recorded(SoftmaxRegression(4, 3, rng=0, dtype=dtype), x.astype(dtype))
+    assert settings == {**BY_HAND, "max_scale": 1, "bisect_steps": 0, "maxiter": 5,
+                        "ftol": ftol, "gtol": gtol}
+
+
+def test_given_tolerances_and_c_settings_are_recorded_as_python_floats(problem):
+    model, x = problem
+    settings = recorded(model, x, ftol=1e-3, gtol=np.float32(0.5), c_init=np.float32(0.25),
+                        c_factor=4)
+    assert settings == {**BY_HAND, "max_scale": 1, "bisect_steps": 0, "maxiter": 5,
+                        "ftol": 1e-3, "gtol": 0.5, "c_init": 0.25, "c_factor": 4.0}
+    for name in ("ftol", "gtol", "c_init", "c_factor"):
+        assert type(settings[name]) is float, name
+
+
+def test_the_untargeted_record_names_its_mode(problem):
+    model, x = problem
+    (result,) = minimal_perturbation(model, x, candidates=1, max_scale=1, bisect_steps=0,
+                                     maxiter=5)
+    assert result.settings["mode"] == "untargeted: the 1 highest-scoring wrong classes, " \
+                                      "smallest kept"
+    (result,) = minimal_perturbation(model, x, max_scale=1, bisect_steps=0, maxiter=5)
+    assert result.settings["mode"] == "untargeted: every other class, smallest kept"
+
+
+def test_unknown_options_are_refused_by_name(problem):
+    model, x = problem
+    with pytest.raises(TypeError) as info:
+        minimal_perturbation(model, x, c_int=1.0, eps=2)
+    assert str(info.value) == ("unknown options ['c_int', 'eps']; known: ['bisect_steps', "
+                               "'c_factor', 'c_init', 'ftol', 'gtol', 'max_scale', 'maxiter']")
+
+
+@pytest.mark.parametrize("c_init", [0, 0.0, -1.0])
+def test_a_penalty_that_is_not_positive_is_refused(problem, c_init):
+    model, x = problem
+    with pytest.raises(ValueError) as info:
+        minimal_perturbation(model, x, c_init=c_init)
+    assert str(info.value) == f"c_init must be > 0.0, got {c_init!r} instead."
+
+
+def test_data_outside_the_clip_box_is_refused_unless_clip_is_none(problem):
+    model, x = problem
+    outside = x.copy()
+    outside[0, 1] = 1.5
+    with pytest.raises(ValueError, match=r"^x must lie inside the clip box \[0.0, 1.0\]"):
+        minimal_perturbation(model, outside, target=2, maxiter=5)
+    (result,) = minimal_perturbation(model, outside, target=2, clip=None, max_scale=1,
+                                     bisect_steps=0, maxiter=5)
+    assert result.settings["clip"] is None
