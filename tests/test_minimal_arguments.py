@@ -83,3 +83,43 @@ def test_data_outside_the_clip_box_is_refused_unless_clip_is_none(problem):
     (result,) = minimal_perturbation(model, outside, target=2, clip=None, max_scale=1,
                                      bisect_steps=0, maxiter=5)
     assert result.settings["clip"] is None
+
+
+class Ramp:
+    """loss(x, t) = -w.x, a loss that never saturates: small c drives every pixel to
+    a face of the box (pixels with w > 0 up, w < 0 down)."""
+
+    n_classes = 2
+
+    def __init__(self, w):
+        self.w = w
+
+    def loss_grad(self, x, y):
+        return -(x @ self.w), np.broadcast_to(-self.w, x.shape).copy()
+
+    def predict(self, x):
+        return (x @ self.w > 0).astype(int)
+
+    def predict_proba(self, x):
+        raise AssertionError("a targeted search needs no scores")
+
+
+@pytest.mark.parametrize("batch", [None, 2])
+def test_points_pushed_onto_the_box_faces_stay_inside_the_float32_box(batch):
+    """The solver works on r in float64 within [lo - x, hi - x]; x + float32(r) can
+    round past a face (float32(.95) < .95 and float32(.07) > .07 here, so the
+    rounding is checked first), and the result is clipped back onto the box."""
+    rng = np.random.default_rng(0)
+    w = np.where(np.arange(400) % 2, 1.0, -1.0).astype(np.float32)
+    x = (rng.random((2, 400)) * 0.8 + 0.1).astype(np.float32)
+    lo, hi = 0.07, 0.95
+    unclipped_hi = x + (hi - x.astype(np.float64)).astype(np.float32)
+    unclipped_lo = x + (lo - x.astype(np.float64)).astype(np.float32)
+    assert (unclipped_hi > np.float32(hi)).any() and (unclipped_lo < np.float32(lo)).any()
+    results = minimal_perturbation(Ramp(w), x, target=1, clip=(lo, hi), c_init=1e-3,
+                                   max_scale=1, bisect_steps=0, batch=batch)
+    for result in results:
+        assert result.success
+        up, down = result.x_adv[w > 0], result.x_adv[w < 0]
+        assert up.max() == np.float32(hi) and down.min() == np.float32(lo)
+        assert (up == np.float32(hi)).mean() > 0.5 and (down == np.float32(lo)).mean() > 0.5

@@ -61,8 +61,9 @@ def test_scaling_up_starts_each_solve_from_the_best_and_keeps_the_first_of_equal
                                                      rel=1e-15)
     for _, r0 in requests[1:]:
         np.testing.assert_array_equal(r0, [0.5, 0.0])
-    assert result.success and result.c == 0.01 and result.iterations == 8
-    assert result.l2 == 0.5 and result.linf == 0.5
+    assert result.success is True and result.c == 0.01 and result.iterations == 8
+    assert result.l2 == 0.5 and result.linf == 0.5 and type(result.c) is float
+    assert (result.target, result.reached) == (1, 1) and result.settings is settings
 
 
 def test_a_search_that_never_succeeds_reports_its_last_c_and_every_iteration():
@@ -70,5 +71,8 @@ def test_a_search_that_never_succeeds_reports_its_last_c_and_every_iteration():
     requests, result = drive(settings, lambda c: (np.array([0.2, 0.0]), 0, 5))
     assert [c for c, _ in requests] == pytest.approx([1.0, 0.1, 0.01, 0.001, 0.001],
                                                      rel=1e-15)
-    assert not result.success and result.iterations == 20
-    assert result.c == pytest.approx(0.001, rel=1e-15) and math.isnan(result.l2)
+    assert result.success is False and result.iterations == 20
+    assert result.c == pytest.approx(0.001, rel=1e-15) and type(result.c) is float
+    assert math.isnan(result.l2) and math.isnan(result.linf)
+    assert (result.target, result.reached) == (1, 0) and result.settings is settings
+    np.testing.assert_array_equal(result.x_adv, [0.2, 0.0])     # the last solve's point
