@@ -66,6 +66,86 @@ def test_unknown_options_are_refused_by_name(problem):
                                "'c_factor', 'c_init', 'ftol', 'gtol', 'max_scale', 'maxiter']")
 
 
+REFUSALS = [
+    ({"y": [3]}, ValueError, "y must be class indices in [0, 3), got values from 3 to 3 instead."),
+    ({"target": 3}, ValueError,
+     "target must be class indices in [0, 3), got values from 3 to 3 instead."),
+    ({"target": [-1]}, ValueError,
+     "target must be class indices in [0, 3), got values from -1 to -1 instead."),
+    ({"candidates": 3}, ValueError,
+     "candidates must be None or an integer in [1, 2], got 3 instead."),
+    ({"candidates": 0}, ValueError,
+     "candidates must be None or an integer in [1, 2], got 0 instead."),
+    ({"candidates": 1.5}, TypeError,
+     "candidates must be None or an integer, got float 1.5 instead."),
+    ({"candidates": True}, TypeError,
+     "candidates must be None or an integer, got bool True instead."),
+    ({"batch": 0}, ValueError, "batch must be an integer in [1, 2147483647], got 0 instead."),
+    ({"max_scale": -1}, ValueError,
+     "max_scale must be an integer in [0, 2147483647], got -1 instead."),
+    ({"bisect_steps": -1}, ValueError,
+     "bisect_steps must be an integer in [0, 2147483647], got -1 instead."),
+    ({"ftol": 0.0}, ValueError, "ftol must be > 0.0, got 0.0 instead."),
+    ({"gtol": -1.0}, ValueError, "gtol must be > 0.0, got -1.0 instead."),
+    ({"c_factor": 1.0}, ValueError, "c_factor must be > 1.0, got 1.0 instead."),
+    ({"c_factor": 0.5}, ValueError, "c_factor must be > 1.0, got 0.5 instead."),
+]
+
+
+class NoClassCount:
+    """A model that does not say its class count: advref reads it from predict_proba."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def loss_grad(self, x, y):
+        return self.model.loss_grad(x, y)
+
+    def predict(self, x):
+        return self.model.predict(x)
+
+    def predict_proba(self, x):
+        return self.model.predict_proba(x)
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+@pytest.mark.parametrize("options, error, message", REFUSALS)
+def test_every_refusal_names_its_argument(problem, wrap, options, error, message):
+    model, x = problem
+    with pytest.raises(error) as info:
+        minimal_perturbation(NoClassCount(model) if wrap else model, x, **options)
+    assert str(info.value) == message
+
+
+def test_the_smallest_accepted_settings_run(problem):
+    """c_factor just above 1, no scaling and no bisection: one solve at c_init."""
+    model, x = problem
+    (result,) = minimal_perturbation(model, x, target=2, c_factor=1.5, max_scale=0,
+                                     bisect_steps=0, ftol=1e-3, gtol=1e-3, maxiter=1)
+    assert result.settings["c_factor"] == 1.5 and result.settings["max_scale"] == 0
+
+
+def test_a_scipy_without_the_driven_interface_solves_one_at_a_time(problem, monkeypatch):
+    """batch= falls back to the one-example search, with a warning pointing at the
+    caller's line."""
+    import advref.attacks.minimal as minimal
+
+    model, x = problem
+    want = minimal_perturbation(model, x, target=2, max_scale=2, bisect_steps=1, maxiter=20)
+    monkeypatch.setattr(minimal, "reverse_communication_works", lambda: False)
+    with pytest.warns(RuntimeWarning) as record:
+        got = minimal_perturbation(model, x, target=2, max_scale=2, bisect_steps=1,
+                                   maxiter=20, batch=4)
+    (warning,) = record
+    assert str(warning.message) == (
+        "minimal_perturbation: this SciPy's L-BFGS-B reverse-communication interface is "
+        "not the one advref drives (SciPy >= 1.15), so batch= is ignored and the examples "
+        "are solved one at a time.")
+    assert warning.filename == __file__
+    assert got[0].summary() == want[0].summary()
+    np.testing.assert_array_equal(got[0].x_adv, want[0].x_adv)
+
+
 @pytest.mark.parametrize("c_init", [0, 0.0, -1.0])
 def test_a_penalty_that_is_not_positive_is_refused(problem, c_init):
     model, x = problem
