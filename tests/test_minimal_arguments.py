@@ -5,6 +5,8 @@ expected dicts below are written out by hand from the docstrings (DEFAULTS, the
 tolerances by dtype of paper-notes, the fixed method and penalty).
 """
 
+import os
+
 import numpy as np
 import pytest
 
@@ -141,7 +143,10 @@ def test_a_scipy_without_the_driven_interface_solves_one_at_a_time(problem, monk
         "minimal_perturbation: this SciPy's L-BFGS-B reverse-communication interface is "
         "not the one advref drives (SciPy >= 1.15), so batch= is ignored and the examples "
         "are solved one at a time.")
-    assert warning.filename == __file__
+    if "MUTANT_UNDER_TEST" in os.environ:    # mutmut calls through one trampoline frame
+        assert warning.filename not in (minimal.__file__, __file__)
+    else:
+        assert warning.filename == __file__
     assert got[0].summary() == want[0].summary()
     np.testing.assert_array_equal(got[0].x_adv, want[0].x_adv)
 
