@@ -110,13 +110,15 @@ def test_results_json_is_strict(run):
 
 
 def test_each_experiment_reads_exactly_the_models_it_declares(run):
-    from advref.reproduce.jobs import RUNS, needs
+    from advref.reproduce.jobs import RUNS, available, needs
     from advref.reproduce.profiles import get_profile
     from advref.reproduce.runner import make_context
 
     out, _, _, _ = run
     profile = get_profile("sample")
-    for name, experiment in RUNS.items():
+    assert available(profile) == [n for n in RUNS if n != "big_maxout"]
+    for name in available(profile):
+        experiment = RUNS[name]
         ctx = make_context(profile, out, 0, log=None)
         seen = []
         get = ctx.cache.get
@@ -129,13 +131,74 @@ def test_each_experiment_reads_exactly_the_models_it_declares(run):
         assert set(seen) == set(needs(name, profile)), name
 
 
+def test_the_1600_unit_rows_are_the_240_unit_rows_computed_on_the_wider_models(run):
+    """big_maxout, given the sample's 240-unit models in place of the 1600-unit ones, must
+    read exactly its declared models and give the values that adversarial_training and
+    transfer_between give for those models, row for row (ids, paper values, sources)."""
+    from advref.reproduce.jobs import RUNS, available, needs
+    from advref.reproduce.profiles import get_profile
+    from advref.reproduce.runner import make_context
+
+    out, _, _, _ = run
+    profile = dict(get_profile("sample"), big_maxout=True, eval_clip=None)
+    assert available(profile) == list(RUNS)
+    stand_in = {"maxout1600": "maxout", "maxout1600-adv": "maxout-adv"}
+    ctx = make_context(profile, out, 0, log=None)
+    get, seen = ctx.cache.get, []
+
+    def recording(model, data):
+        seen.append(model)
+        return get(stand_in[model], data)
+
+    ctx.cache.get = recording
+    RUNS["big_maxout"](ctx)
+    assert set(seen) == set(needs("big_maxout", profile)) == set(stand_in)
+    wide = {r["id"]: r for r in ctx.rows}
+    narrow = make_context(profile, out, 0, log=None)
+    RUNS["adversarial_training"](narrow)
+    RUNS["transfer_between"](narrow)
+    narrow = {r["id"]: r for r in narrow.rows}
+    pairs = {"maxout1600-clean": "maxout-clean", "maxout1600-adv-clean": "advtrain-clean",
+             "advtrain1600-fgsm": "advtrain-fgsm", "advtrain1600-fgsm-conf": "advtrain-fgsm-conf",
+             "advtrain1600-fgsm-clipped": "advtrain-fgsm-clipped",
+             "transfer1600-orig-to-adv": "transfer-orig-to-adv",
+             "transfer1600-adv-to-orig": "transfer-adv-to-orig"}
+    assert set(wide) == set(pairs)
+    maxout_clean = narrow["advtrain-clean"]["params"]["baseline_clean_error"]
+    assert wide["maxout1600-clean"]["measured"] == maxout_clean
+    assert [wide[k]["paper"] for k in ("maxout1600-clean", "maxout1600-adv-clean")] == \
+        [0.0114, 0.00782]
+    for wide_id, narrow_id in list(pairs.items())[1:]:
+        assert wide[wide_id]["measured"] == narrow[narrow_id]["measured"], wide_id
+    for wide_id, narrow_id in list(pairs.items())[2:]:
+        assert wide[wide_id]["paper"] == narrow[narrow_id]["paper"], wide_id
+        assert wide[wide_id]["params"]["clip"] == narrow[narrow_id]["params"]["clip"], wide_id
+    for direction in ("orig-to-adv", "adv-to-orig"):
+        w, n = wide[f"transfer1600-{direction}"]["params"], \
+            narrow[f"transfer-{direction}"]["params"]
+        assert (w["source"], w["target"]) == tuple(
+            {"maxout": "maxout1600", "maxout-adv": "maxout1600-adv"}[m]
+            for m in (n["source"], n["target"]))
+
+
 def test_only_and_skip_choose_experiments_and_unknown_names_are_clear(run, capsys):
     from advref.reproduce.jobs import select
+    from advref.reproduce.profiles import get_profile
 
     assert select(["subspace"]) == ["subspace"]
     assert "subspace" not in select(skip=["subspace"])
     with pytest.raises(ValueError, match="--only must name experiments among .*got nope"):
         select(["nope"])
+    paper, quick = get_profile("paper"), get_profile("quick")
+    assert "big_maxout" in select(profile=paper)
+    assert "big_maxout" not in select(profile=quick)
+    kept = select(skip=["big_maxout"], profile=paper)
+    assert "big_maxout" not in kept and "adversarial_training" in kept
+    with pytest.raises(ValueError) as refused:
+        select(["big_maxout"], profile=quick)
+    assert str(refused.value) == ("--only names big_maxout, which the quick profile does not "
+                                  "run (the 1600-unit models are trained only by the paper "
+                                  "profile).")
     out, _, _, _ = run
     assert main(["reproduce", "--profile", "sample", "--out", str(out), "--only", "subspace",
                  "--jobs", "1", "--json"]) == 0

@@ -48,8 +48,8 @@ def print_plan(args) -> int:
     from advref.reproduce.jobs import format_plan, plan, select
     from advref.reproduce.runner import default_profile, make_context
 
-    chosen = select(args.only, args.skip)
     profile = get_profile(args.profile or default_profile())
+    chosen = select(args.only, args.skip, profile)
     ctx = make_context(profile, Path(args.out), args.seed, log=None)
     command = ["advref", "reproduce", "--profile", profile["name"], "--out", str(args.out),
                "--seed", str(args.seed)]

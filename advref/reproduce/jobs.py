@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from . import experiments, lecture
+from . import big_maxout, experiments, lecture
 
 # The models each experiment reads (checked against the experiments by a test).
 NEEDS = {
@@ -37,26 +37,38 @@ NEEDS = {
     "minimal_size": ("softmax", "maxout"),
     "rubbish_class": ("softmax", "maxout", "rbf"),
     "subspace": ("maxout",),
+    "big_maxout": ("maxout1600", "maxout1600-adv"),
 }
-BIG = ("maxout1600", "maxout1600-adv")
-RUNS = {f.__name__: f for f in experiments.EXPERIMENTS + lecture.BENCHMARKS}
+RUNS = {f.__name__: f for f in
+        experiments.EXPERIMENTS + big_maxout.BIG_MAXOUT + lecture.BENCHMARKS}
 
 
 def needs(name, profile):
     if name == "ensemble":
         return tuple(experiments.ensemble_members(profile))
-    extra = BIG if name == "adversarial_training" and profile["big_maxout"] else ()
-    return NEEDS[name] + extra
+    return NEEDS[name]
 
 
-def select(only=None, skip=None):
-    """The experiment names to run, in order; unknown names are a clear error."""
+def available(profile):
+    """The profile's experiments: the 1600-unit rows only where it trains those models."""
+    return [n for n in RUNS if n != "big_maxout" or profile["big_maxout"]]
+
+
+def select(only=None, skip=None, profile=None):
+    """The experiment names to run, in order; unknown names are a clear error, and so is
+    `--only` naming an experiment the profile does not have."""
     for option, names in (("--only", only), ("--skip", skip)):
         unknown = sorted(set(names or ()) - set(RUNS))
         if unknown:
             raise ValueError(f"{option} must name experiments among {', '.join(RUNS)}, got "
                              f"{', '.join(unknown)} instead.")
-    chosen = [n for n in RUNS if (not only or n in only) and n not in (skip or ())]
+    names = RUNS if profile is None else available(profile)
+    missing = sorted(set(only or ()) - set(names))
+    if missing:
+        raise ValueError(f"--only names {', '.join(missing)}, which the {profile['name']} "
+                         f"profile does not run (the 1600-unit models are trained only by "
+                         f"the paper profile).")
+    chosen = [n for n in names if (not only or n in only) and n not in (skip or ())]
     if not chosen:
         raise ValueError("--only and --skip leave no experiment to run.")
     return chosen
@@ -147,4 +159,5 @@ def format_plan(jobs):
     return "\n".join(lines)
 
 
-__all__ = ["NEEDS", "RUNS", "format_plan", "models_for", "needs", "plan", "select"]
+__all__ = ["NEEDS", "RUNS", "available", "format_plan", "models_for", "needs", "plan",
+           "select"]

@@ -22,7 +22,7 @@ from advref.reproduce import figures, report
 from advref.reproduce.cache import ModelCache
 from advref.reproduce.context import Context, Data
 from advref.reproduce.experiments import ensemble_members
-from advref.reproduce.jobs import RUNS, models_for, select
+from advref.reproduce.jobs import RUNS, available, models_for, select
 from advref.reproduce.profiles import MODELS, get_profile
 from data_loaders import find_mnist
 
@@ -110,8 +110,8 @@ def reproduce(profile=None, out="advref-results", *, seed=0, jobs=1, log=sys.std
     """Run a profile (or the experiments `only` names, less those `skip` names);
     returns the result dict that results.json holds."""
     start = time.perf_counter()
-    chosen = select(only, skip)
     profile = get_profile(profile or default_profile(log))
+    chosen = select(only, skip, profile)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if jobs > 1 and stop_after_models is None:
@@ -134,7 +134,7 @@ def reproduce(profile=None, out="advref-results", *, seed=0, jobs=1, log=sys.std
                        "n_test": len(ctx.data.x_test), "sha256": ctx.data.digest},
               "models": ctx.cache.info, "trained_this_run": ctx.cache.trained,
               "rows": ctx.rows, "figures": {}, "figures_note": ""}
-    if len(chosen) < len(RUNS):
+    if len(chosen) < len(available(profile)):
         result["figures_note"] = "figures skipped: only some experiments were run"
     elif figures.available():
         result["figures"] = figures.make_figures(ctx, out)
