@@ -109,6 +109,20 @@ def test_results_json_is_strict(run):
     json.loads(text, parse_constant=refuse)
 
 
+def test_a_full_run_makes_its_figures_or_says_why_not(run):
+    """A run of every experiment of the profile (the 1600-unit rows are not the sample
+    profile's) is a full run: figures are made unless matplotlib is missing."""
+    from advref.reproduce import figures
+
+    _, result, _, _ = run
+    if figures.available():
+        assert result["figures"] and result["figures_note"] == ""
+    else:
+        assert result["figures"] == {}
+        assert result["figures_note"] == ("figures skipped: matplotlib is not installed "
+                                          '(pip install "advref[plot]")')
+
+
 def test_each_experiment_reads_exactly_the_models_it_declares(run):
     from advref.reproduce.jobs import RUNS, available, needs
     from advref.reproduce.profiles import get_profile
