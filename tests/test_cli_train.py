@@ -146,3 +146,61 @@ def test_maxout_learns_on_the_sample_and_says_which_init_it_used(tmp_path, capsy
     assert main(["train", "softmax", "--data", "sample", "--irange", "0.1", "--out",
                  str(tmp_path / "s.npz")]) == 2
     assert "--irange" in capsys.readouterr().err
+
+
+def test_no_clip_trains_monitors_and_reports_fgsm_outside_the_box(tmp_path, capsys):
+    """--no-clip is the paper's setting (paper-notes section 1). Oracles: the library's
+    `train` with adversarial(clip=None) and adversarial_error(clip=None) on the same split
+    and recipe settings gives the CLI's parameters bit for bit; the reported FGSM error is
+    recomputed from the saved model with clip=None; and the clipped run differs."""
+    from advref.analysis.metrics import error_rate
+    from advref.attacks.fast_gradient import fgsm
+    from advref.datasets import load_data
+    from advref.training.monitors import adversarial_error
+    from advref.training.objectives import adversarial
+    from advref.training.recipes import build_model, get_recipe
+    from advref.training.sgd import train
+    from data_loaders import train_valid_split
+
+    argv = ["train", "softmax", "--data", "sample", "--epochs", "3", "--adversarial",
+            "--monitor", "adversarial", "--json"]
+    runs = {}
+    for name, extra in (("unclipped", ["--no-clip"]), ("clipped", [])):
+        out = tmp_path / f"{name}.npz"
+        assert main(argv + extra + ["--out", str(out)]) == 0
+        runs[name] = (json.loads(capsys.readouterr().out), models.load(out))
+    result, model = runs["unclipped"]
+    assert result["objective"] == "adversarial eps 0.25 alpha 0.5, unclipped"
+    assert result["clip"] is None and runs["clipped"][0]["clip"] == [0.0, 1.0]
+    assert runs["clipped"][0]["objective"] == "adversarial eps 0.25 alpha 0.5"
+
+    x_all, y_all, x_test, y_test, n_classes = load_data("sample", np.dtype("float32"))
+    assert result["test_fgsm_error"] == error_rate(
+        model, fgsm(model, x_test, 0.25, y=y_test, clip=None), y_test)
+    assert result["test_fgsm_error"] != error_rate(model, fgsm(model, x_test, 0.25, y=y_test),
+                                                   y_test)
+    recipe = get_recipe("softmax")
+    x, y, xv, yv = train_valid_split(x_all, y_all, min(recipe["n_valid"], len(x_all) // 5))
+    oracle = build_model(recipe["model"], x.shape[1], n_classes, rng=0,
+                         dtype=np.dtype("float32"), x=x, y=y)
+    train(oracle, x, y, x_valid=xv, y_valid=yv, rng=0, log=None,
+          **dict(recipe["train"], epochs=3, objective=adversarial(0.25, 0.5, clip=None),
+                 monitor=adversarial_error(0.25, clip=None)))
+    for k, v in oracle.params.items():
+        assert np.array_equal(model.params[k], v), k
+    assert any(not np.array_equal(runs["clipped"][1].params[k], v)
+               for k, v in model.params.items())
+
+
+def test_no_clip_does_not_resume_a_clipped_checkpoint(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    proc = advref(*LONG, "--adversarial", "--out", str(out))
+    ckpt = tmp_path / "m.npz.ckpt.npz"
+    deadline = time.monotonic() + 120
+    while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    assert ckpt.exists()
+    assert main([*LONG, "--adversarial", "--no-clip", "--resume", "--out", str(out)]) == 2
+    assert "checkpoint" in capsys.readouterr().err

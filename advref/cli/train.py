@@ -14,9 +14,10 @@ from advref import _json as strict_json
 from advref.analysis.metrics import error_rate
 from advref.attacks.fast_gradient import fgsm
 from advref.cli.parser import Terminated
+from advref.cli.train_setup import balanced_labels, choose_objective, decay_settings
 from advref.datasets import DATA_CHOICES, default_data, load_data
 from advref.reproduce.cache import TRAINING_CODE, array_digest
-from advref.training.objectives import objective_named
+from advref.training.monitors import adversarial_error
 from advref.training.recipes import RECIPES, build_model, get_recipe
 from advref.training.second_stage import RULES, train_two_stage
 from advref.training.sgd import train
@@ -61,6 +62,9 @@ def register(sub):
     d.add_argument("--alpha", type=float, default=0.5, help="weight of the clean loss (.5)")
     d.add_argument("--monitor", choices=("clean", "adversarial"), default="clean",
                    help="validation error that early stopping watches")
+    d.add_argument("--no-clip", action="store_true", help="do not clip the adversarial or "
+                   "noisy training examples, the adversarial monitor's examples and the "
+                   "reported FGSM examples to [0, 1], as the paper did (paper-notes section 1)")
     d.add_argument("--noise", choices=("sign", "uniform"),
                    help="control: train on +-eps sign noise or U(-eps, eps) noise instead")
     d.add_argument("--l1", type=float, help="L1 weight decay coefficient")
@@ -79,47 +83,6 @@ def register(sub):
                    "rule: continue from the best model until the validation objective reaches "
                    "the training objective, or retrain for the chosen number of epochs")
     p.set_defaults(run=run)
-
-
-def choose_objective(args):
-    chosen = [name for name, on in (("--adversarial", args.adversarial),
-                                    ("--noise", args.noise), ("--vat", args.vat)) if on]
-    if len(chosen) > 1:
-        raise ValueError(f"choose one training objective, got {' and '.join(chosen)} instead.")
-    if args.adversarial:
-        return (objective_named("adversarial", eps=args.eps, alpha=args.alpha),
-                f"adversarial eps {args.eps} alpha {args.alpha}")
-    if args.noise:
-        return (objective_named(f"noise-{args.noise}", eps=args.eps, alpha=args.alpha),
-                f"{args.noise} noise eps {args.eps}")
-    return None, "clean"
-
-
-def balanced_labels(y, n, n_classes):
-    """Indices of n labelled examples, n // n_classes per class (the first of each)."""
-    if n < n_classes:
-        raise ValueError(f"--labels must be at least the class count {n_classes}, got {n} "
-                         "instead.")
-    return np.sort(np.concatenate([np.flatnonzero(y == c)[:n // n_classes]
-                                   for c in range(n_classes)]))
-
-
-def layer_names(layers, weight_names, option):
-    if layers is None:
-        return list(weight_names)
-    bad = [i for i in layers if not 0 <= i < len(weight_names)]
-    if bad:
-        raise ValueError(f"{option} must index the {len(weight_names)} weight matrices, got "
-                         f"{bad} instead.")
-    return [weight_names[i] for i in layers]
-
-
-def decay_settings(args, weight_names):
-    out = {}
-    for key, value, layers in (("l1", args.l1, args.l1_layers), ("l2", args.l2, args.l2_layers)):
-        if value:
-            out[key] = dict.fromkeys(layer_names(layers, weight_names, f"--{key}-layers"), value)
-    return out
 
 
 def checkpoint_key(args, data, digest, settings, objective_name, rule, model_spec):
@@ -162,7 +125,8 @@ def run(args) -> int:
     x_all, y_all, x_test, y_test, n_classes = load_data(data, dtype)
     n_valid = min(recipe["n_valid"], len(x_all) // 5)
     x_tr, y_tr, x_va, y_va = train_valid_split(x_all, y_all, n_valid)
-    objective, objective_name = choose_objective(args)
+    box = None if args.no_clip else (0.0, 1.0)
+    objective, objective_name = choose_objective(args, box)
     if args.labels is not None:
         keep = balanced_labels(y_tr, args.labels, n_classes)
         if args.vat:
@@ -187,6 +151,10 @@ def run(args) -> int:
     rule = (args.stage2_rule or recipe.get("second_stage", "retrain")) if args.stage2 else None
     key = checkpoint_key(args, data, array_digest(x_tr, y_tr), settings, objective_name, rule,
                          recipe["model"])
+    if box is None:
+        key["clip"] = None      # absent means [0, 1]: earlier clipped checkpoints stay valid
+        if args.monitor == "adversarial":
+            settings["monitor"] = adversarial_error(args.eps, clip=None)
     prefix = f"{args.out}.ckpt" if not args.stage2 else str(args.out)
     ckpts = ([f"{prefix}.npz"] if not args.stage2 else
              [f"{prefix}.stage{k}.ckpt.npz" for k in (1, 2)])
@@ -213,8 +181,9 @@ def run(args) -> int:
         kind = type(err) if isinstance(err, Terminated) else TrainingInterrupted
         what = "terminated" if kind is Terminated else "interrupted"
         raise kind(f"{what}; {where}; resume with: advref {' '.join(argv)} --resume") from None
-    fgsm_error = error_rate(model, fgsm(model, x_test, args.eps, y=y_test), y_test)
+    fgsm_error = error_rate(model, fgsm(model, x_test, args.eps, y=y_test, clip=box), y_test)
     settings.pop("objective", None)
+    settings["monitor"] = args.monitor          # the name, not the --no-clip function
     result = {"model": args.model, "data": data, "seed": args.seed, "dtype": dtype.name,
               "objective": objective_name, "monitor": args.monitor,
               "epochs_run": len(history.epochs), "best_epoch": history.best_epoch,
@@ -227,6 +196,8 @@ def run(args) -> int:
                               error_rate(model, x_va, y_va)),
               "test_error": error_rate(model, x_test, y_test),
               "test_fgsm_error": fgsm_error, "fgsm_eps": args.eps,
+              # the box of the training, monitor and reported FGSM examples
+              "clip": list(box) if box else None,
               "seconds": time.perf_counter() - start, "recipe": recipe,
               "settings": {k: v for k, v in settings.items() if k != "monitor"}}
     models.save(model, args.out, extra=result)
@@ -243,6 +214,7 @@ def run(args) -> int:
         print(f"  train error {result['train_error']:.2%}  "
               f"{'stage-1 best valid' if stage2 else 'valid'} error "
               f"{result['valid_error']:.2%}  test error {result['test_error']:.2%}  "
-              f"FGSM (eps {args.eps}) test error {fgsm_error:.2%}")
+              f"FGSM (eps {args.eps}{', unclipped' if box is None else ''}) test error "
+              f"{fgsm_error:.2%}")
         print(f"  saved to {args.out}")
     return 0
