@@ -183,9 +183,13 @@ def test_no_clip_trains_monitors_and_reports_fgsm_outside_the_box(tmp_path, caps
     x, y, xv, yv = train_valid_split(x_all, y_all, min(recipe["n_valid"], len(x_all) // 5))
     oracle = build_model(recipe["model"], x.shape[1], n_classes, rng=0,
                          dtype=np.dtype("float32"), x=x, y=y)
-    train(oracle, x, y, x_valid=xv, y_valid=yv, rng=0, log=None,
-          **dict(recipe["train"], epochs=3, objective=adversarial(0.25, 0.5, clip=None),
-                 monitor=adversarial_error(0.25, clip=None)))
+    history = train(oracle, x, y, x_valid=xv, y_valid=yv, rng=0, log=None,
+                    **dict(recipe["train"], epochs=3, objective=adversarial(0.25, 0.5, clip=None),
+                           monitor=adversarial_error(0.25, clip=None)))
+    # the validation error early stopping saw is the unclipped adversarial monitor's
+    curve = [e["valid_error"] for e in history.epochs]
+    assert result["valid_error_curve"] == curve
+    assert runs["clipped"][0]["valid_error_curve"] != curve
     for k, v in oracle.params.items():
         assert np.array_equal(model.params[k], v), k
     assert any(not np.array_equal(runs["clipped"][1].params[k], v)
@@ -194,7 +198,8 @@ def test_no_clip_trains_monitors_and_reports_fgsm_outside_the_box(tmp_path, caps
 
 def test_no_clip_does_not_resume_a_clipped_checkpoint(tmp_path, capsys):
     out = tmp_path / "m.npz"
-    proc = advref(*LONG, "--adversarial", "--out", str(out))
+    # Only the monitor differs: the objective's name cannot tell the runs apart.
+    proc = advref(*LONG, "--monitor", "adversarial", "--out", str(out))
     ckpt = tmp_path / "m.npz.ckpt.npz"
     deadline = time.monotonic() + 120
     while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -202,5 +207,7 @@ def test_no_clip_does_not_resume_a_clipped_checkpoint(tmp_path, capsys):
     proc.kill()
     proc.wait()
     assert ckpt.exists()
-    assert main([*LONG, "--adversarial", "--no-clip", "--resume", "--out", str(out)]) == 2
-    assert "checkpoint" in capsys.readouterr().err
+    assert main([*LONG, "--monitor", "adversarial", "--no-clip", "--resume", "--out",
+                 str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint" in err and "resuming from" not in err

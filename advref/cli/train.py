@@ -187,6 +187,8 @@ def run(args) -> int:
     result = {"model": args.model, "data": data, "seed": args.seed, "dtype": dtype.name,
               "objective": objective_name, "monitor": args.monitor,
               "epochs_run": len(history.epochs), "best_epoch": history.best_epoch,
+              # stage 1's monitored validation error, epoch by epoch (what early stopping saw)
+              "valid_error_curve": [e.get("valid_error") for e in history.epochs],
               "second_stage": rule,
               "stage2_epochs": len(stage2.epochs) if stage2 else None,
               "train_error": error_rate(model, x_tr, y_tr),
