@@ -119,9 +119,8 @@ def adversarial_training(ctx):
 
 
 def transfer_both_ways(ctx, plain_name, adv_name, id, label):
-    """The paper's transfer pair: the error of the adversarially trained model on the
-    plain model's FGSM examples (paper 19.6%), and the reverse (40.9%). Returns the
-    plain model."""
+    """The paper's transfer pair: the adversarially trained model's error on the plain
+    model's FGSM examples (paper 19.6%), and the reverse (40.9%); returns the plain."""
     data, clip = ctx.data, eval_clip(ctx)
     plain, adv = ctx.model(plain_name), ctx.model(adv_name)
     out = transfer(plain, {"adv": adv}, data.x_test, data.y_test, EPS, clip=clip)
