@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
-import tempfile
 import urllib.request
 from pathlib import Path
 
+from .console import STDERR
+from .files import open_new, part_name
 from .idx import DataError, read_bytes
 from .mnist_files import FILES, SHA256, cache_dir, file_in
 
@@ -27,10 +27,9 @@ DEFAULT_MIRRORS = (
 
 def fetch_one(url: str, dest: Path, name: str, timeout: float) -> None:
     """Download `url` to `dest` if its content verifies as MNIST file `name`."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp)
+    tmp = part_name(dest)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+        with open_new(tmp) as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             while chunk := resp.read(1 << 20):
                 out.write(chunk)
         digest = hashlib.sha256(read_bytes(tmp)).hexdigest()
@@ -43,7 +42,7 @@ def fetch_one(url: str, dest: Path, name: str, timeout: float) -> None:
 
 
 def download_mnist(dest_dir=None, *, mirrors=DEFAULT_MIRRORS, timeout=60.0,
-                   log=sys.stderr) -> Path:
+                   log=STDERR) -> Path:
     """Fetch whichever of the four files are missing from `dest_dir` (default: cache).
 
     Returns the folder. Raises DataError listing every mirror's failure when a

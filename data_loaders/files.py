@@ -13,8 +13,8 @@
 from __future__ import annotations
 
 import os
+import secrets
 import stat
-import tempfile
 from pathlib import Path
 
 PART_SUFFIX = ".part"
@@ -29,17 +29,34 @@ def atomic_write_bytes(path, content: bytes) -> None:
     path = Path(path)
     for stale in _stale_parts(path):
         stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART_SUFFIX, dir=path.parent)
+    tmp = part_name(path)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open_new(tmp) as f:
             f.write(content)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def part_name(path: Path, suffix: str = PART_SUFFIX) -> Path:
+    """A fresh temporary name beside `path`, chosen before the file exists.
+
+    The name is known before the file is created, so a caller that creates it
+    inside its try block can always remove it: tempfile.mkstemp only returns
+    the name after creating the file, and a signal landing in between would
+    leave the file behind.
+    """
+    return path.parent / f".{path.name}.{secrets.token_hex(8)}{suffix}"
+
+
+def open_new(tmp: Path):
+    """Create `tmp` for writing in binary, readable by the owner only; fails if it exists."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    return os.fdopen(os.open(tmp, flags, 0o600), "wb")
 
 
 def current_umask() -> int:

@@ -224,3 +224,29 @@ def test_saving_a_nan_parameter_is_refused(tmp_path):
     with pytest.raises(ValueError, match="parameter W holds NaN"):
         save(model, tmp_path / "m.npz")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("stage", ["open", "write", "replace"])
+def test_an_interrupt_at_any_point_of_a_save_leaves_no_temporary_file(tmp_path, monkeypatch,
+                                                                      stage):
+    """Ctrl-C or SIGTERM (turned into an exception) landing just after the temporary
+    file is created, during the write, or during the rename: the old file stays
+    whole and no .part file remains."""
+    import os
+
+    target = tmp_path / "m.npz"
+    save(models.SoftmaxRegression(3, 2, rng=1), target)
+    before = target.read_bytes()
+    real = {"open": os.open, "write": os.fsync, "replace": os.replace}[stage]
+
+    def interrupted(*args, **kwargs):
+        real(*args, **kwargs)      # the call completes (the file exists), then the signal lands
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, {"write": "fsync"}.get(stage, stage), interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save(models.SoftmaxRegression(3, 2, rng=2), target)
+    monkeypatch.undo()
+    assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
+    if stage != "replace":
+        assert target.read_bytes() == before

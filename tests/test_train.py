@@ -41,6 +41,19 @@ def test_training_learns_and_reports_progress(blobs):
     assert "ETA" in lines[0]
 
 
+def test_default_log_follows_sys_stderr_as_it_is_when_training_runs(blobs):
+    """The default log is looked up at each write: a redirection made after
+    advref was imported (redirect_stderr, a notebook, capsys) sees the lines."""
+    import contextlib
+
+    x, y, _, _ = blobs
+    caught = io.StringIO()
+    with contextlib.redirect_stderr(caught):
+        train(SoftmaxRegression(20, 3), x, y, epochs=2, lr=0.1, rng=0)
+    assert [line.split()[:2] for line in caught.getvalue().splitlines()] == [
+        ["epoch", "1/2"], ["epoch", "2/2"]]
+
+
 def test_schedules():
     assert momentum_at(1, 0.5, 0.7, 1, 250) == 0.5
     assert momentum_at(250, 0.5, 0.7, 1, 250) == pytest.approx(0.7)

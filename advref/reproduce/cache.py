@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +32,7 @@ from advref.training.objectives import objective_named
 from advref.training.recipes import build_model, get_recipe
 from advref.training.second_stage import continue_training, retrain
 from advref.training.sgd import train
+from data_loaders.console import STDERR
 
 # 1: first release; 2: piece-major maxout columns and bit-draw dropout masks.
 TRAINING_CODE = 2
@@ -72,7 +72,7 @@ def load_checked(path, key, spec):
 
 
 class ModelCache:
-    def __init__(self, folder, profile, seed, log=sys.stderr):
+    def __init__(self, folder, profile, seed, log=STDERR):
         self.folder = Path(folder) / "models"
         self.folder.mkdir(parents=True, exist_ok=True)
         self.profile, self.seed, self.log = profile, seed, log

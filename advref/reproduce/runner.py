@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime
 import os
 import platform
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -25,13 +24,14 @@ from advref.reproduce.experiments import ensemble_members
 from advref.reproduce.jobs import RUNS, available, models_for, select
 from advref.reproduce.profiles import MODELS, get_profile
 from data_loaders import find_mnist
+from data_loaders.console import STDERR
 
 
 class Interrupted(RuntimeError):
     """Raised by `stop_after_models` to simulate an interruption (tests)."""
 
 
-def default_profile(log=sys.stderr):
+def default_profile(log=STDERR):
     if find_mnist() is not None:
         return "quick"
     print("[reproduce] full MNIST not found: running the `sample` profile on the bundled "
@@ -89,7 +89,7 @@ def pretrain_in_parallel(profile, out, seed, jobs, log, names=None):
                 os.environ[k] = v
 
 
-def train_models(profile, out="advref-results", names=None, *, seed=0, log=sys.stderr):
+def train_models(profile, out="advref-results", names=None, *, seed=0, log=STDERR):
     """Train (or resume, or load) the named models of a profile into DIR/models and
     return their names: one training job each, runnable as its own process."""
     profile = get_profile(profile)
@@ -105,7 +105,7 @@ def train_models(profile, out="advref-results", names=None, *, seed=0, log=sys.s
     return names
 
 
-def reproduce(profile=None, out="advref-results", *, seed=0, jobs=1, log=sys.stderr,
+def reproduce(profile=None, out="advref-results", *, seed=0, jobs=1, log=STDERR,
               stop_after_models=None, only=None, skip=None):
     """Run a profile (or the experiments `only` names, less those `skip` names);
     returns the result dict that results.json holds."""

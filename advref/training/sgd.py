@@ -25,7 +25,6 @@ advref.second_stage.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from advref.training.max_norm import limit_column_norms
 from advref.training.momentum import momentum_update
 from advref.training.monitors import resolve_monitor
 from advref.training.objectives import clean_objective
+from data_loaders.console import STDERR
 from models.validation import as_generator, check_number, check_positive_int
 
 TRAIN_MONITOR_SIZE = 10_000
@@ -113,7 +113,7 @@ def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0
           momentum=0.0, final_momentum=None, momentum_start=1, momentum_saturate=250,
           max_col_norm="model", l1=None, l2=None, x_valid=None, y_valid=None, patience=None,
           objective=clean_objective, monitor="clean", monitor_eps=0.25, callback=None, rng=0,
-          log=sys.stderr, restore_best=True, checkpoint=None, checkpoint_key=None,
+          log=STDERR, restore_best=True, checkpoint=None, checkpoint_key=None,
           resume=False, checkpoint_seconds=300.0) -> History:
     """Train `model` in place; returns the History. See the module docstring.
 

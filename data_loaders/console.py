@@ -1,0 +1,27 @@
+"""STDERR: the default `log` of every function that reports progress.
+
+A default of `log=sys.stderr` is bound once, when the module is imported, so
+later redirections (contextlib.redirect_stderr, pytest's capsys, a notebook
+that swaps sys.stderr) would never see the lines. STDERR looks sys.stderr up
+at each write instead. Pass log=None for silence, or any file-like object.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+class _CurrentStderr:
+    """A file-like object that writes to whatever sys.stderr is at the time."""
+
+    def write(self, text):
+        return sys.stderr.write(text)
+
+    def flush(self):
+        sys.stderr.flush()
+
+    def __repr__(self):
+        return "STDERR (the current sys.stderr)"
+
+
+STDERR = _CurrentStderr()
