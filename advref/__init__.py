@@ -10,6 +10,7 @@ from advref.analysis.geometry import adversarial_subspace, cross_section, fgsm_p
 from advref.analysis.metrics import error_rate, evaluate
 from advref.analysis.transferability import transfer
 from advref.attacks.fast_gradient import fgsm, optimize_linear
+from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
 from advref.attacks.minimal import MinimalResult, linear_minimal_perturbation, minimal_perturbation
 from advref.attacks.noise import random_sign, random_uniform
 from advref.attacks.rubbish import rubbish_report, rubbish_samples
@@ -19,7 +20,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "MinimalResult", "adversarial_subspace", "cross_section", "error_rate", "evaluate", "fgsm",
-    "fgsm_plane", "linear_minimal_perturbation", "logit_path", "minimal_perturbation",
-    "optimize_linear", "random_sign", "random_uniform", "rubbish_report", "rubbish_samples",
-    "train", "transfer",
+    "fgsm_plane", "iterative_fgsm", "linear_minimal_perturbation", "logit_path",
+    "minimal_perturbation", "optimize_linear", "random_sign", "random_step_fgsm",
+    "random_uniform", "rubbish_report", "rubbish_samples", "train", "transfer",
 ]

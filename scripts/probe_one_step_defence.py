@@ -18,8 +18,9 @@ per model with the error on:
 - iterative FGSM: 10 steps of eps/4, each projected back onto the eps ball
   (and onto [0, 1] in the clipped variant).
 
-Random draws use seed 0. Only `fgsm`, `evaluate` and NumPy are used, so each
-number can be recomputed from these definitions.
+Random draws use seed 0. Only advref's attacks (`fgsm`, `iterative_fgsm`,
+`random_step_fgsm`), `evaluate` and NumPy are used, so each number can be
+recomputed from these definitions.
 """
 import json
 import sys
@@ -29,6 +30,7 @@ import numpy as np
 import models
 from advref.analysis.metrics import evaluate
 from advref.attacks.fast_gradient import fgsm
+from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
 from data_loaders import load_mnist
 
 EPS = 0.25
@@ -36,20 +38,13 @@ STEPS = 10
 
 
 def iterative(model, x, y, box):
-    lo, hi = x - EPS, x + EPS
-    if box:
-        lo, hi = np.maximum(lo, 0.0), np.minimum(hi, 1.0)
-    xa = x.copy()
-    for _ in range(STEPS):
-        xa = np.clip(fgsm(model, xa, EPS / 4, y=y, clip=None), lo, hi)
-    return xa
+    return iterative_fgsm(model, x, EPS, y=y, steps=STEPS, step_size=EPS / 4,
+                          clip=(0.0, 1.0) if box else None)
 
 
 def random_then_fgsm(model, x, y, box, rng):
-    xr = x + (EPS / 2) * np.sign(rng.standard_normal(x.shape)).astype(x.dtype)
-    if box:
-        xr = np.clip(xr, 0.0, 1.0)
-    return fgsm(model, xr, EPS / 2, y=y, clip=(0.0, 1.0) if box else None)
+    return random_step_fgsm(model, x, EPS, y=y, alpha=EPS / 2, clip=(0.0, 1.0) if box else None,
+                            rng=rng)
 
 
 def probe(model, x, y):

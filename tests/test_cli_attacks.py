@@ -125,6 +125,70 @@ def test_transfer(trained, capsys):
         assert target[key] == (None if value != value else value), key
 
 
+def softmax_by_hand(path, n):
+    """The sample's first n test images and the input gradient of softmax's loss,
+    computed here in float64 from the file's W and b."""
+    model = models.load(path)
+    d = load_mnist_sample(dtype=np.float32)
+    W, b = model.params["W"].astype(np.float64), model.params["b"].astype(np.float64)
+
+    def grad(x, labels):
+        z = x @ W + b
+        p = np.exp(z - z.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        p[np.arange(len(x)), labels] -= 1
+        return p @ W.T
+
+    def error(x, y):
+        return np.mean((x @ W + b).argmax(1) != y)
+
+    return d.x_test[:n].astype(np.float64), d.y_test[:n], grad, error
+
+
+def test_attack_variants_and_no_clip_are_the_definitions_computed_by_hand(trained, capsys):
+    path = str(trained["softmax"])
+    x, y, grad, error = softmax_by_hand(path, 100)
+    base = ["attack", path, "--n", "100", "--eps", "0.1"]
+    out = run_json(capsys, base + ["--no-clip"])
+    assert out["clip"] is None and out["method"] == "fgsm"
+    assert out["adversarial"]["error"] == pytest.approx(
+        error(x + 0.1 * np.sign(grad(x, y)), y), abs=0.011)   # one image's rounding
+    out = run_json(capsys, base + ["--method", "iterative", "--steps", "5"])
+    low, high = np.maximum(x - 0.1, 0), np.minimum(x + 0.1, 1)
+    xa = x.copy()
+    for _ in range(5):                                        # steps of 2.5 * .1 / 5
+        xa = np.clip(xa + 0.05 * np.sign(grad(xa, y)), low, high)
+    assert out["settings"] == {"steps": 5, "step_size": None, "random_start": False, "rng": 0}
+    assert out["adversarial"]["error"] == pytest.approx(error(xa, y), abs=0.011)
+    out = run_json(capsys, base + ["--method", "r+fgsm", "--alpha", "0.04", "--seed", "5"])
+    start = np.clip(x + 0.04 * np.sign(np.random.default_rng(5).standard_normal(x.shape)), 0, 1)
+    xr = np.clip(start + 0.06 * np.sign(grad(start, y)), 0, 1)
+    assert out["adversarial"]["error"] == pytest.approx(error(xr, y), abs=0.011)
+
+
+def test_transfer_no_clip_is_the_library_unclipped(trained, capsys):
+    out = run_json(capsys, ["transfer", str(trained["softmax"]), str(trained["rbf"]), "--n",
+                            "200", "--no-clip"])
+    source, rbf = models.load(trained["softmax"]), models.load(trained["rbf"])
+    d = load_mnist_sample(dtype=source.dtype)
+    expected = transfer(source, {"t": rbf}, d.x_test[:200], d.y_test[:200], 0.25, clip=None)
+    assert out["clip"] is None
+    assert out["targets"][str(trained["rbf"])]["error"] == expected["targets"]["t"]["error"]
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--steps", "3"], "--steps belongs to --method iterative, not to --method fgsm"),
+    (["--method", "r+fgsm", "--random-start"], "--random-start belongs to --method iterative"),
+    (["--method", "iterative", "--alpha", "0.1"], "--alpha belongs to --method r+fgsm"),
+    (["--method", "iterative", "--norm", "2"], "L_inf attack: --norm must be inf, got 2"),
+    (["--method", "iterative", "--steps", "0"], "steps must be an integer in [1,"),
+    (["--method", "r+fgsm", "--alpha", "0.5"], "alpha must be <= eps"),
+])
+def test_attack_variant_options_are_checked(trained, capsys, extra, message):
+    assert main(["attack", str(trained["softmax"]), "--n", "5", *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_attack_bad_input(trained, tmp_path, capsys):
     assert main(["attack", str(trained["softmax"]), "--eps", "-0.1"]) == 2
     assert "eps must be >= 0" in capsys.readouterr().err

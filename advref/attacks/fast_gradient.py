@@ -71,15 +71,8 @@ def fgsm(model, x, eps, *, y=None, norm=np.inf, targeted=False, clip=(0.0, 1.0))
 
     Needs model.loss_grad (and model.predict when y is not given).
     """
-    require_methods(model, ("loss_grad",) if y is not None else ("loss_grad", "predict"), "fgsm")
-    x = check_batch(x)
-    eps, norm, clip = check_eps(eps), check_norm(norm), check_clip(clip)
-    check_inside(x, clip)
-    if y is None:
-        if targeted:
-            raise ValueError("targeted=True needs the target classes y, got y=None instead.")
-        y = model.predict(x)
-    y = check_labels(y, len(x), class_count(model, x))
+    norm = check_norm(norm)
+    x, eps, clip, y = attack_arguments(model, x, eps, y, targeted, clip, "fgsm")
     _, grad = model.loss_grad(x, y)
     check_batch(grad, "the model's input gradient")
     x_adv = linear_step(grad, eps, norm)       # eta, then x +- eta in the same array
@@ -90,3 +83,17 @@ def fgsm(model, x, eps, *, y=None, norm=np.inf, targeted=False, clip=(0.0, 1.0))
     if clip is not None:
         np.clip(x_adv, clip[0], clip[1], out=x_adv)
     return x_adv
+
+
+def attack_arguments(model, x, eps, y, targeted, clip, who):
+    """The arguments every gradient-sign attack shares, checked before any work:
+    (x, eps, clip, y), with y the model's predictions on x when it was None."""
+    require_methods(model, ("loss_grad",) if y is not None else ("loss_grad", "predict"), who)
+    x = check_batch(x)
+    eps, clip = check_eps(eps), check_clip(clip)
+    check_inside(x, clip)
+    if y is None:
+        if targeted:
+            raise ValueError("targeted=True needs the target classes y, got y=None instead.")
+        y = model.predict(x)
+    return x, eps, clip, check_labels(y, len(x), class_count(model, x))

@@ -7,6 +7,7 @@ import numpy as np
 from advref.analysis.metrics import evaluate
 from advref.analysis.transferability import transfer
 from advref.attacks.fast_gradient import fgsm
+from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
 from advref.attacks.minimal import minimal_perturbation
 from advref.attacks.rubbish import SOURCES, rubbish_report, rubbish_samples
 from advref.cli._common import (
@@ -19,6 +20,9 @@ from advref.cli._common import (
 )
 
 CLIP = (0.0, 1.0)
+METHODS = {"fgsm": fgsm, "iterative": iterative_fgsm, "r+fgsm": random_step_fgsm}
+VARIANT_FLAGS = {"--steps": "iterative", "--step-size": "iterative", "--random-start": "iterative",
+                 "--alpha": "r+fgsm"}
 
 
 def model_command(sub, name, run, help, description, model_metavar="MODEL.npz",
@@ -35,11 +39,23 @@ def register(sub):
     p = model_command(sub, "attack", run_attack,
                       "fast gradient method error rate of a saved model",
                       "Error and confidence of MODEL on its test data perturbed by the fast "
-                      "gradient method (clipped to [0, 1]).")
+                      "gradient method or one of its variants (clipped to [0, 1] unless "
+                      "--no-clip).")
     p.add_argument("--eps", type=float, default=0.25, help="perturbation size (default .25)")
     p.add_argument("--norm", type=norm_arg, default=np.inf, choices=[np.inf, 2, 1],
-                   help="inf (sign method), 2 or 1")
+                   help="inf (sign method), 2 or 1; the variants are inf only")
     p.add_argument("--targeted", type=int, metavar="CLASS", help="move toward CLASS")
+    p.add_argument("--method", choices=METHODS, default="fgsm",
+                   help="fgsm (one step, the paper's), iterative (the basic iterative method; "
+                        "with --random-start, PGD) or r+fgsm (a random sign step of --alpha, "
+                        "then FGSM of eps - alpha)")
+    p.add_argument("--steps", type=int, help="iterative: number of steps (10)")
+    p.add_argument("--step-size", type=float,
+                   help="iterative: size of each sign step (default 2.5 eps / steps)")
+    p.add_argument("--random-start", action="store_true",
+                   help="iterative: start from a uniform draw in the eps ball (uses --seed)")
+    p.add_argument("--alpha", type=float, help="r+fgsm: size of the random step (eps / 2)")
+    add_no_clip(p)
 
     p = model_command(sub, "minimal", run_minimal,
                       "smallest misclassified perturbations by L-BFGS-B",
@@ -71,6 +87,13 @@ def register(sub):
                       "SOURCE's wrong class.", model_metavar="SOURCE.npz")
     p.add_argument("targets", nargs="+", metavar="TARGET.npz", help="models to transfer to")
     p.add_argument("--eps", type=float, default=0.25, help="FGSM eps on SOURCE (default .25)")
+    add_no_clip(p)
+
+
+def add_no_clip(p):
+    p.add_argument("--no-clip", action="store_true",
+                   help="do not clip the adversarial examples to [0, 1] (the paper's numbers "
+                        "are unclipped)")
 
 
 def run_attack(args):
@@ -78,19 +101,42 @@ def run_attack(args):
     x, y, data = test_data(args, model, desc)
     targeted = args.targeted is not None
     labels = np.full(len(x), args.targeted) if targeted else y
-    x_adv = fgsm(model, x, args.eps, y=labels, norm=args.norm, targeted=targeted, clip=CLIP)
+    box = None if args.no_clip else CLIP
+    settings = method_settings(args)
+    x_adv = METHODS[args.method](model, x, args.eps, y=labels, targeted=targeted, clip=box,
+                                 **settings)
     result = {"model": desc, "data": data, "n": len(x), "eps": args.eps, "norm": args.norm,
-              "clip": CLIP, "targeted": args.targeted, "labels": "true labels",
+              "clip": box, "targeted": args.targeted, "labels": "true labels",
+              "method": args.method, "settings": settings,
               "clean": evaluate(model, x, y), "adversarial": evaluate(model, x_adv, y)}
     if targeted:
         result["target_rate"] = float(np.mean(model.predict(x_adv) == args.targeted))
     c, a = result["clean"], result["adversarial"]
     lines = [f"clean error {c['error']:.2%} (confidence {c['mean_confidence']:.1%})",
-             f"FGSM error {a['error']:.2%} (confidence on mistakes "
+             f"{args.method} error {a['error']:.2%} (confidence on mistakes "
              f"{a['mean_confidence_on_mistakes']:.1%})"]
     if targeted:
         lines.append(f"reached class {args.targeted}: {result['target_rate']:.2%}")
     emit(args, result, lines)
+
+
+def method_settings(args):
+    """The keyword arguments of --method, refusing the options of another method by name."""
+    given = {"--steps": args.steps is not None, "--step-size": args.step_size is not None,
+             "--random-start": args.random_start, "--alpha": args.alpha is not None}
+    stray = [flag for flag, on in given.items() if on and VARIANT_FLAGS.get(flag) != args.method]
+    if stray:
+        raise ValueError("; ".join(f"{flag} belongs to --method {VARIANT_FLAGS[flag]}"
+                                   for flag in stray) + f", not to --method {args.method}.")
+    if args.method != "fgsm" and args.norm != np.inf:
+        raise ValueError(f"--method {args.method} is an L_inf attack: --norm must be inf, got "
+                         f"{args.norm} instead.")
+    if args.method == "iterative":
+        return {"steps": 10 if args.steps is None else args.steps, "step_size": args.step_size,
+                "random_start": args.random_start, "rng": args.seed}
+    if args.method == "r+fgsm":
+        return {"alpha": args.alpha, "rng": args.seed}
+    return {"norm": args.norm}
 
 
 def run_minimal(args):
@@ -145,9 +191,10 @@ def run_transfer(args):
     x, y, data = test_data(args, source, sdesc)
     loaded = [load_model(path) for path in args.targets]
     targets = {desc["file"]: model for model, desc in loaded}
-    out = transfer(source, targets, x, y, args.eps, clip=CLIP)
+    box = None if args.no_clip else CLIP
+    out = transfer(source, targets, x, y, args.eps, clip=box)
     result = {"models": [sdesc] + [d for _, d in loaded], "data": data, "n": len(x),
-              "eps": args.eps, "norm": np.inf, "clip": CLIP, **out}
+              "eps": args.eps, "norm": np.inf, "clip": box, **out}
     lines = [f"source {args.model_file}: FGSM error {out['source_error']:.2%}"]
     for name, t in out["targets"].items():
         lines.append(f"  {name}: error {t['error']:.2%}; same wrong class as source on its "

@@ -1,0 +1,153 @@
+"""The basic iterative method and R+FGSM, against hand-computed paths.
+
+The oracles: a toy model whose loss is a bowl, J(x) = -||x - c||^2 / 2, so
+grad_x J = c - x and every step can be followed by hand in exact binary
+fractions; and a two-class softmax regression, whose input gradient
+(p_1 - [y = 1]) (w_1 - w_0) has a sign fixed by the label, so every variant
+must end on FGSM's corner x + eps * sign, the closed form of the linear view.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advref.attacks.fast_gradient import fgsm
+from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
+from models import MLP, SoftmaxRegression
+
+
+class Bowl:
+    """J(x) = -||x - c||^2 / 2 whatever the label: ascending J walks toward c."""
+
+    n_classes = 2
+
+    def __init__(self, c):
+        self.c = np.asarray(c, dtype=np.float64)
+
+    def loss_grad(self, x, y):
+        return -0.5 * ((x - self.c) ** 2).sum(), self.c - x
+
+    def predict(self, x):
+        return np.zeros(len(x), dtype=np.int64)
+
+
+X = np.array([[0.5, 0.5]])
+BOWL = Bowl([0.6875, 0.3125])
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    # a = 1/8. Coordinate 0 (toward .6875): .5 -> .625 -> .75 -> .625, overshooting and
+    # turning; coordinate 1 (toward .3125): .5 -> .375 -> .25 (the ball's edge) -> .375
+    (dict(steps=3, step_size=0.125), [0.625, 0.375]),
+    # a fourth step ends on the ball's corner, FGSM's point
+    (dict(steps=4, step_size=0.125), [0.75, 0.25]),
+    # default a = 2.5 eps / steps = 1/8 for 5 steps: .5 .625 .75 .625 .75 .625
+    (dict(steps=5), [0.625, 0.375]),
+    # the box [0, .6875] stops coordinate 0 at c, where the gradient is 0 and it stays
+    (dict(steps=3, step_size=0.125, clip=(0.0, 0.6875)), [0.6875, 0.375]),
+    # one step of eps is FGSM: sign(c - x) = (+, -)
+    (dict(steps=1, step_size=0.25), [0.75, 0.25]),
+    # targeted descends J, away from c: .5 -> .375 -> .25 -> .25 and .5 -> .625 -> .75 -> .75
+    (dict(steps=3, step_size=0.125, targeted=True, y=[1]), [0.25, 0.75]),
+])
+def test_basic_iterative_method_follows_the_hand_computed_path(kwargs, expected):
+    assert iterative_fgsm(BOWL, X, 0.25, **kwargs).tolist() == [expected]
+
+
+def linear_case(dtype=np.float64):
+    model = SoftmaxRegression(12, 2, rng=3, dtype=dtype)
+    x = np.random.default_rng(4).integers(16, 49, size=(6, 12)) / 64   # in [.25, .75], exact
+    y = np.array([0, 1, 0, 1, 1, 0])
+    w = model.params["W"]
+    s = np.sign(w[:, 1] - w[:, 0]) * np.where(y == 0, 1.0, -1.0)[:, None]   # sign of the gradient
+    return model, x.astype(dtype), y, s.astype(dtype)
+
+
+@pytest.mark.parametrize("clip", [None, (0.0, 1.0)])
+@pytest.mark.parametrize("steps", [4, 10])
+def test_on_a_linear_model_the_iterations_end_on_fgsm_corner(steps, clip):
+    model, x, y, s = linear_case()
+    assert np.array_equal(iterative_fgsm(model, x, 0.25, y=y, steps=steps, clip=clip),
+                          x + 0.25 * s)
+
+
+def test_on_a_linear_model_r_fgsm_is_the_random_step_plus_the_rest_toward_the_corner():
+    model, x, y, s = linear_case()
+    got = random_step_fgsm(model, x, 0.25, y=y, alpha=0.0625, rng=7)
+    r = np.sign(np.random.default_rng(7).standard_normal(x.shape))
+    assert np.array_equal(got, x + 0.0625 * r + 0.1875 * s)
+    # where the random sign agrees with the gradient's the full eps is spent, else eps - 2 alpha
+    assert set(np.unique((got - x) * s)) == {0.125, 0.25}
+
+
+def test_r_fgsm_with_alpha_zero_is_fgsm_and_defaults_to_half_the_budget():
+    model, x, y, s = linear_case()
+    assert np.array_equal(random_step_fgsm(model, x, 0.25, y=y, alpha=0.0),
+                          fgsm(model, x, 0.25, y=y))
+    half = random_step_fgsm(model, x, 0.25, y=y, rng=2)
+    r = np.sign(np.random.default_rng(2).standard_normal(x.shape))
+    assert np.array_equal(half, x + 0.125 * r + 0.125 * s)
+
+
+def test_r_fgsm_clips_the_random_step_before_taking_the_gradient_step():
+    # x = 0 and 1 at the box's edges: the random step is cut back to the box first
+    model = Bowl([0.5, 0.5])
+    x = np.array([[0.0, 1.0]])
+    r = np.sign(np.random.default_rng(1).standard_normal(x.shape))
+    start = np.clip(x + 0.125 * r, 0, 1)
+    assert np.array_equal(random_step_fgsm(model, x, 0.25, alpha=0.125, rng=1),
+                          np.clip(start + 0.125 * np.sign(0.5 - start), 0, 1))
+
+
+def test_random_start_is_a_uniform_draw_in_the_ball_projected_onto_the_box():
+    flat = Bowl([0.0, 0.0])
+    flat.loss_grad = lambda x, y: (0.0, np.zeros_like(x))   # no step ever moves it
+    x = np.array([[0.1, 0.5, 0.95]])
+    got = iterative_fgsm(flat, x, 0.25, steps=2, random_start=True, rng=11)
+    draw = np.random.default_rng(11).uniform(-0.25, 0.25, size=x.shape)
+    assert np.array_equal(got, np.clip(x + draw, 0.0, 1.0))
+    assert np.array_equal(iterative_fgsm(flat, x, 0.25, steps=2), x)   # no random start
+
+
+def test_labels_default_to_the_clean_predictions_and_stay_fixed():
+    model, x, _, _ = linear_case()
+    own = model.predict(x)
+    assert np.array_equal(iterative_fgsm(model, x, 0.25), iterative_fgsm(model, x, 0.25, y=own))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), eps=st.sampled_from([0.05, 0.1, 0.3]),
+       steps=st.integers(1, 6), float32=st.booleans(), clip=st.booleans())
+def test_iterates_never_leave_the_ball_or_the_box_nor_touch_x(seed, eps, steps, float32, clip):
+    dtype = np.float32 if float32 else np.float64
+    model = MLP(6, 3, hidden=(5,), activation="relu", rng=seed, dtype=dtype)
+    x = np.random.default_rng(seed).uniform(0, 1, size=(4, 6)).astype(dtype)
+    before = x.copy()
+    box = (0.0, 1.0) if clip else None
+    got = iterative_fgsm(model, x, eps, y=[0, 1, 2, 0], steps=steps, clip=box,
+                         random_start=True, rng=seed)
+    assert got.dtype == dtype and np.array_equal(x, before)
+    assert np.all(got >= np.maximum(x - dtype(eps), 0 if clip else -np.inf))
+    assert np.all(got <= np.minimum(x + dtype(eps), 1 if clip else np.inf))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: iterative_fgsm(BOWL, X, 0.25, steps=0), ValueError, "steps"),
+    (lambda: iterative_fgsm(BOWL, X, 0.25, steps=2.5), TypeError, "steps"),
+    (lambda: iterative_fgsm(BOWL, X, 0.25, step_size=0.0), ValueError, "step_size"),
+    (lambda: iterative_fgsm(BOWL, X, 0.25, step_size=np.nan), ValueError, "step_size"),
+    (lambda: iterative_fgsm(BOWL, X, 0.25, rng=-1), ValueError, "rng"),
+    (lambda: iterative_fgsm(BOWL, X, np.inf), ValueError, "eps"),
+    (lambda: iterative_fgsm(BOWL, X, 0.25, y=[2]), ValueError, "y"),
+    (lambda: iterative_fgsm(BOWL, X + 1, 0.25), ValueError, "clip box"),
+    (lambda: iterative_fgsm(BOWL, X, 0.25, targeted=True), ValueError, "target classes"),
+    (lambda: iterative_fgsm(object(), X, 0.25), TypeError, "iterative_fgsm needs"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, alpha=0.3), ValueError, "alpha must be <= eps"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, alpha=-0.1), ValueError, "alpha"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, rng=1.5), TypeError, "rng"),
+    (lambda: random_step_fgsm(BOWL, np.array([[np.nan, 0.5]]), 0.25), ValueError, "NaN"),
+])
+def test_bad_arguments_are_refused_by_name(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
