@@ -32,6 +32,16 @@ class Bowl:
         return np.zeros(len(x), dtype=np.int64)
 
 
+class Broken(Bowl):
+    """A model whose input gradient holds NaN."""
+
+    def __init__(self):
+        super().__init__([0.5, 0.5])
+
+    def loss_grad(self, x, y):
+        return 0.0, np.full_like(x, np.nan)
+
+
 X = np.array([[0.5, 0.5]])
 BOWL = Bowl([0.6875, 0.3125])
 
@@ -50,9 +60,18 @@ BOWL = Bowl([0.6875, 0.3125])
     (dict(steps=1, step_size=0.25), [0.75, 0.25]),
     # targeted descends J, away from c: .5 -> .375 -> .25 -> .25 and .5 -> .625 -> .75 -> .75
     (dict(steps=3, step_size=0.125, targeted=True, y=[1]), [0.25, 0.75]),
+    # inside the ball: .5 -> .4375 -> .375 and .5 -> .5625 -> .625
+    (dict(steps=2, step_size=0.0625, targeted=True, y=[1]), [0.375, 0.625]),
 ])
 def test_basic_iterative_method_follows_the_hand_computed_path(kwargs, expected):
     assert iterative_fgsm(BOWL, X, 0.25, **kwargs).tolist() == [expected]
+
+
+def test_the_defaults_are_ten_steps_of_a_quarter_of_eps():
+    # a = 1/16; coordinate 0 climbs toward .71875 to the ball's edge .75 (step 4), then
+    # turns at every step: .6875 after odd steps, .75 after even ones; coordinate 1
+    # reaches .3125 at step 3 and stays (zero gradient)
+    assert iterative_fgsm(Bowl([0.71875, 0.3125]), X, 0.25).tolist() == [[0.75, 0.3125]]
 
 
 def linear_case(dtype=np.float64):
@@ -81,13 +100,49 @@ def test_on_a_linear_model_r_fgsm_is_the_random_step_plus_the_rest_toward_the_co
     assert set(np.unique((got - x) * s)) == {0.125, 0.25}
 
 
-def test_r_fgsm_with_alpha_zero_is_fgsm_and_defaults_to_half_the_budget():
+def test_r_fgsm_with_alpha_zero_is_fgsm_and_defaults_to_half_the_budget_and_seed_0():
     model, x, y, s = linear_case()
     assert np.array_equal(random_step_fgsm(model, x, 0.25, y=y, alpha=0.0),
                           fgsm(model, x, 0.25, y=y))
-    half = random_step_fgsm(model, x, 0.25, y=y, rng=2)
-    r = np.sign(np.random.default_rng(2).standard_normal(x.shape))
+    half = random_step_fgsm(model, x, 0.25, y=y)
+    r = np.sign(np.random.default_rng(0).standard_normal(x.shape))
     assert np.array_equal(half, x + 0.125 * r + 0.125 * s)
+
+
+def test_r_fgsm_with_alpha_eps_is_the_random_step_alone():
+    model, x, y, _ = linear_case()
+    r = np.sign(np.random.default_rng(4).standard_normal(x.shape))
+    assert np.array_equal(random_step_fgsm(model, x, 0.25, y=y, alpha=0.25, rng=4),
+                          x + 0.25 * r)
+
+
+def test_r_fgsm_clips_both_steps_to_the_box():
+    # pixels at and near 0 and 1 (exact in binary): each step is cut back to [0, 1]
+    model, _, y, s = linear_case()
+    x = np.random.default_rng(5).integers(0, 65, size=(6, 12)) / 64
+    x[:, :4] = [0.0, 1.0, 1 / 64, 63 / 64]
+    r = np.sign(np.random.default_rng(6).standard_normal(x.shape))
+    start = np.clip(x + 0.0625 * r, 0, 1)
+    assert np.array_equal(random_step_fgsm(model, x, 0.25, y=y, alpha=0.0625, rng=6),
+                          np.clip(start + 0.1875 * s, 0, 1))
+
+
+def test_r_fgsm_in_float32_rounds_each_step_in_float32():
+    model, _, y, s = linear_case(np.float32)
+    x = np.random.default_rng(8).uniform(0, 1, size=(6, 12)).astype(np.float32)
+    r = np.sign(np.random.default_rng(9).standard_normal(x.shape)).astype(np.float32)
+    start = np.clip(x + np.float32(0.1) * r, 0, 1)
+    expected = np.clip(start + np.float32(0.3 - 0.1) * s, 0, 1)
+    got = random_step_fgsm(model, x, 0.3, y=y, alpha=0.1, rng=9)
+    assert got.dtype == np.float32 and np.array_equal(got, expected)
+
+
+def test_targeted_r_fgsm_descends_the_target_loss_from_the_random_point():
+    r = np.sign(np.random.default_rng(1).standard_normal(X.shape))
+    start = X + 0.125 * r
+    expected = start - 0.0625 * np.sign(BOWL.c - start)
+    assert np.array_equal(random_step_fgsm(BOWL, X, 0.1875, y=[1], alpha=0.125, targeted=True,
+                                           rng=1), expected)
 
 
 def test_r_fgsm_clips_the_random_step_before_taking_the_gradient_step():
@@ -100,14 +155,25 @@ def test_r_fgsm_clips_the_random_step_before_taking_the_gradient_step():
                           np.clip(start + 0.125 * np.sign(0.5 - start), 0, 1))
 
 
-def test_random_start_is_a_uniform_draw_in_the_ball_projected_onto_the_box():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_random_start_is_a_uniform_draw_in_the_ball_projected_onto_the_box(dtype):
     flat = Bowl([0.0, 0.0])
     flat.loss_grad = lambda x, y: (0.0, np.zeros_like(x))   # no step ever moves it
-    x = np.array([[0.1, 0.5, 0.95]])
-    got = iterative_fgsm(flat, x, 0.25, steps=2, random_start=True, rng=11)
-    draw = np.random.default_rng(11).uniform(-0.25, 0.25, size=x.shape)
-    assert np.array_equal(got, np.clip(x + draw, 0.0, 1.0))
+    x = np.random.default_rng(3).uniform(0, 1, size=(3, 40)).astype(dtype)
+    got = iterative_fgsm(flat, x, 0.25, steps=2, random_start=True)      # seed 0 by default
+    draw = np.random.default_rng(0).uniform(-0.25, 0.25, size=x.shape).astype(dtype)
+    assert got.dtype == dtype and np.array_equal(got, np.clip(x + draw, 0.0, 1.0))
     assert np.array_equal(iterative_fgsm(flat, x, 0.25, steps=2), x)   # no random start
+
+
+def test_a_random_start_outside_the_box_is_projected_before_the_first_gradient():
+    """Bowls centred on the box's edges: from a start projected onto the edge the
+    gradient is 0 or points back to it, so every coordinate ends on the edge; from an
+    unprojected start outside, the gradient would point inward and move it off."""
+    x = np.array([[0.05] * 8 + [0.95] * 8])
+    edges = Bowl([0.0] * 8 + [1.0] * 8)
+    got = iterative_fgsm(edges, x, 0.25, steps=1, step_size=0.25, random_start=True, rng=2)
+    assert got.tolist() == [[0.0] * 8 + [1.0] * 8]
 
 
 def test_labels_default_to_the_clean_predictions_and_stay_fixed():
@@ -147,6 +213,13 @@ def test_iterates_never_leave_the_ball_or_the_box_nor_touch_x(seed, eps, steps, 
     (lambda: random_step_fgsm(BOWL, X, 0.25, alpha=-0.1), ValueError, "alpha"),
     (lambda: random_step_fgsm(BOWL, X, 0.25, rng=1.5), TypeError, "rng"),
     (lambda: random_step_fgsm(BOWL, np.array([[np.nan, 0.5]]), 0.25), ValueError, "NaN"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, targeted=True), ValueError, "target classes"),
+    (lambda: random_step_fgsm(object(), X, 0.25), TypeError, "^random_step_fgsm needs"),
+    (lambda: iterative_fgsm(BOWL, X, 0.25, steps=-3), ValueError, "^steps must"),
+    (lambda: iterative_fgsm(BOWL, X, 0.25, step_size=-1.0), ValueError, "^step_size must"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, alpha=-1.0), ValueError, "^alpha must"),
+    (lambda: iterative_fgsm(Broken(), X, 0.25), ValueError, "^the model's input gradient"),
+    (lambda: random_step_fgsm(Broken(), X, 0.25), ValueError, "^the model's input gradient"),
 ])
 def test_bad_arguments_are_refused_by_name(call, error, message):
     with pytest.raises(error, match=message):
