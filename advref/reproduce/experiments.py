@@ -247,5 +247,4 @@ def random_noise_control(ctx):
 
 
 EXPERIMENTS = (fgsm_error_rates, adversarial_training, transfer_between, rubbish,
-               rubbish_sigmoid, ensemble,
-               random_noise_control)
+               rubbish_sigmoid, ensemble, random_noise_control)
