@@ -161,6 +161,7 @@ def test_attack_variants_and_no_clip_are_the_definitions_computed_by_hand(traine
     assert out["settings"] == {"steps": 5, "step_size": None, "random_start": False, "rng": 0}
     assert out["adversarial"]["error"] == pytest.approx(error(xa, y), abs=0.011)
     out = run_json(capsys, base + ["--method", "r+fgsm", "--alpha", "0.04", "--seed", "5"])
+    assert out["settings"] == {"alpha": 0.04, "rng": 5}
     start = np.clip(x + 0.04 * np.sign(np.random.default_rng(5).standard_normal(x.shape)), 0, 1)
     xr = np.clip(start + 0.06 * np.sign(grad(start, y)), 0, 1)
     assert out["adversarial"]["error"] == pytest.approx(error(xr, y), abs=0.011)

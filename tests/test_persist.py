@@ -250,3 +250,16 @@ def test_an_interrupt_at_any_point_of_a_save_leaves_no_temporary_file(tmp_path, 
     assert [p.name for p in tmp_path.iterdir()] == ["m.npz"]
     if stage != "replace":
         assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_saved_file_has_the_permissions_the_umask_gives_a_new_file(tmp_path, umask):
+    """Like open(path, "w"): 0o666 less the umask, not the temporary file's 0o600."""
+    import os
+
+    old = os.umask(umask)
+    try:
+        save(models.SoftmaxRegression(3, 2), tmp_path / "m.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o666 & ~umask
