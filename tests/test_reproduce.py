@@ -195,6 +195,56 @@ def test_the_1600_unit_rows_are_the_240_unit_rows_computed_on_the_wider_models(r
             for m in (n["source"], n["target"]))
 
 
+@pytest.mark.parametrize("eval_clip", ["profile", None])
+def test_one_step_defence_rows_are_the_variants_computed_by_hand(run, eval_clip):
+    """Each row recomputed from the definitions with the cached model's loss_grad,
+    np.sign and np.clip: 10 steps of eps/4 projected onto the ball (and the box), and
+    a seeded random sign step of eps/2 followed by an FGSM step of eps/2."""
+    import numpy as np
+
+    from advref.reproduce.jobs import RUNS
+    from advref.reproduce.profiles import get_profile
+    from advref.reproduce.runner import make_context
+
+    out, _, _, _ = run
+    profile = get_profile("sample")
+    if eval_clip is None:
+        profile = dict(profile, eval_clip=None)
+    ctx = make_context(profile, out, 0, log=None)
+    RUNS["one_step_defence"](ctx)
+    rows = {r["id"]: r for r in ctx.rows}
+    x, y = ctx.data.x_test, ctx.data.y_test
+    boxes = {"": (0.0, 1.0)} if eval_clip else {"": None, "-clipped": (0.0, 1.0)}
+    expected = {}
+    for name in ("maxout", "maxout-adv"):
+        model = ctx.model(name)
+
+        def error(x_adv, model=model):
+            return float(np.mean(model.predict(x_adv) != y))
+
+        for suffix, box in boxes.items():
+            low, high = x - 0.25, x + 0.25
+            if box:
+                low, high = np.maximum(low, 0), np.minimum(high, 1)
+            xi = x.copy()
+            for _ in range(10):
+                xi = np.clip(xi + np.float32(0.0625) * np.sign(model.loss_grad(xi, y)[1]),
+                             low, high)
+            r = np.sign(np.random.default_rng(0).standard_normal(x.shape)).astype(x.dtype)
+            start = x + np.float32(0.125) * r
+            start = np.clip(start, *box) if box else start
+            xr = start + np.float32(0.125) * np.sign(model.loss_grad(start, y)[1])
+            xr = np.clip(xr, *box) if box else xr
+            expected[f"{name}-iterative{suffix}"] = error(xi)
+            expected[f"{name}-rfgsm{suffix}"] = error(xr)
+    assert {k: r["measured"] for k, r in rows.items()} == expected
+    assert all(r["paper"] is None and r["params"]["eps"] == 0.25 for r in rows.values())
+    assert rows["maxout-adv-iterative"]["params"]["clip"] == (None if eval_clip is None
+                                                              else [0.0, 1.0])
+    assert rows["maxout-rfgsm"]["params"]["seed"] == 0
+    assert rows["maxout-iterative"]["params"]["steps"] == 10
+
+
 def test_only_and_skip_choose_experiments_and_unknown_names_are_clear(run, capsys):
     from advref.reproduce.jobs import select
     from advref.reproduce.profiles import get_profile

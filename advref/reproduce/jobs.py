@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from . import big_maxout, experiments, lecture
+from . import beyond_fgsm, big_maxout, experiments, lecture
 
 # The models each experiment reads (checked against the experiments by a test).
 NEEDS = {
@@ -38,9 +38,10 @@ NEEDS = {
     "rubbish_class": ("softmax", "maxout", "rbf"),
     "subspace": ("maxout",),
     "big_maxout": ("maxout1600", "maxout1600-adv"),
+    "one_step_defence": ("maxout", "maxout-adv"),
 }
-RUNS = {f.__name__: f for f in
-        experiments.EXPERIMENTS + big_maxout.BIG_MAXOUT + lecture.BENCHMARKS}
+RUNS = {f.__name__: f for f in experiments.EXPERIMENTS + big_maxout.BIG_MAXOUT
+        + lecture.BENCHMARKS + beyond_fgsm.BEYOND_FGSM}
 
 
 def needs(name, profile):
