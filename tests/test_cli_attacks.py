@@ -188,6 +188,9 @@ def test_transfer_no_clip_is_the_library_unclipped(trained, capsys):
 def test_attack_variant_options_are_checked(trained, capsys, extra, message):
     assert main(["attack", str(trained["softmax"]), "--n", "5", *extra]) == 2
     assert message in capsys.readouterr().err
+    if "must be" not in message:          # the attack's own checks need the model and data
+        assert main(["attack", "/no/such/model.npz", *extra]) == 2    # refused before reading
+        assert message in capsys.readouterr().err
 
 
 def test_attack_bad_input(trained, tmp_path, capsys):

@@ -97,12 +97,12 @@ def add_no_clip(p):
 
 
 def run_attack(args):
+    settings = method_settings(args)            # before any file is read
     model, desc = load_model(args.model_file)
     x, y, data = test_data(args, model, desc)
     targeted = args.targeted is not None
     labels = np.full(len(x), args.targeted) if targeted else y
     box = None if args.no_clip else CLIP
-    settings = method_settings(args)
     x_adv = METHODS[args.method](model, x, args.eps, y=labels, targeted=targeted, clip=box,
                                  **settings)
     result = {"model": desc, "data": data, "n": len(x), "eps": args.eps, "norm": args.norm,
