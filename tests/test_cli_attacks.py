@@ -167,6 +167,19 @@ def test_attack_variants_and_no_clip_are_the_definitions_computed_by_hand(traine
     assert out["adversarial"]["error"] == pytest.approx(error(xr, y), abs=0.011)
 
 
+def test_attack_text_output_says_how_to_reproduce_the_variant(trained, capsys):
+    capsys.readouterr()
+    assert main(["attack", str(trained["softmax"]), "--n", "20", "--method", "iterative",
+                 "--steps", "3", "--no-clip"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("iterative error ")
+    params = json.loads(lines[2].removeprefix("reproduce with: "))
+    assert params == {"method": "iterative", "eps": 0.25, "norm": "inf", "clip": None,
+                      "targeted": None, "data": "sample", "n": 20,
+                      "settings": {"steps": 3, "step_size": None, "random_start": False,
+                                   "rng": 0}}
+
+
 def test_transfer_no_clip_is_the_library_unclipped(trained, capsys):
     out = run_json(capsys, ["transfer", str(trained["softmax"]), str(trained["rbf"]), "--n",
                             "200", "--no-clip"])

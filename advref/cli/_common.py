@@ -60,9 +60,9 @@ def emit(args, result, lines):
         return
     for line in lines:
         print(line)
-    params = {k: v for k, v in result.items() if k in ("eps", "norm", "clip", "targeted",
-                                                         "target", "seed", "data", "n",
-                                                         "source", "settings")}
+    params = {k: v for k, v in result.items() if k in ("method", "eps", "norm", "clip",
+                                                         "targeted", "target", "seed", "data",
+                                                         "n", "source", "settings")}
     print("reproduce with: " + strict_json.dumps(params))
     for m in result.get("models", [result.get("model")]):
         if m:
