@@ -79,6 +79,65 @@ def test_logistic_fgsm_references_equal_exact_arithmetic(vectors):
         assert adv.tolist() == expected
 
 
+@pytest.mark.parametrize("mode", ["untargeted", "targeted"])
+@pytest.mark.parametrize("clip", ["clip", "noclip"])
+def test_iterative_references_follow_the_definition_step_by_step(vectors, mode, clip):
+    """Each iterative reference recomputed here: the case's model rebuilt from its
+    weights, 4 steps of eps/2 along sign(loss_grad) (minus for targeted), each
+    projected by np.clip onto [max(x - eps, 0), min(x + eps, 1)] (or the ball alone).
+    On logistic regression the gradient's sign never changes, so the path ends on
+    FGSM's corner (exact rational arithmetic above); with no gradient it never moves."""
+    import models
+    from advref.tools.vectors import ITERATIVE
+
+    assert ITERATIVE == {"steps": 4, "step_size": EPS / 2}
+    box = (0.0, 1.0) if clip == "clip" else None
+    manifest = json.loads((vectors / "manifest.json").read_text())
+    assert manifest["iterative"] == ITERATIVE
+    for case in manifest["cases"]:
+        with np.load(vectors / case["file"]) as npz:
+            data = {k: npz[k] for k in npz.files}
+        model = models.model_classes()[case["kind"]](**case["config"])
+        for k in model.params:
+            model.params[k] = data[f"weights/{k}"]
+        x = data["x"]
+        labels, sign = (data["target"], -1.0) if mode == "targeted" else (data["y"], 1.0)
+        low, high = x - EPS, x + EPS
+        if box:
+            low, high = np.maximum(low, 0.0), np.minimum(high, 1.0)
+        z = x.copy()
+        for _ in range(4):
+            z = np.clip(z + sign * (EPS / 2) * np.sign(model.loss_grad(z, labels)[1]), low, high)
+        ref = data[f"ref/iterative/{mode}/{clip}"]
+        assert np.array_equal(ref, z), case["name"]
+        if case["kind"] == "LogisticRegression":
+            assert np.array_equal(ref, data[f"ref/fgsm/inf/{mode}/{clip}"]), case["name"]
+        if case["name"] == "relu-zero-gradient":
+            assert np.array_equal(ref, x)
+
+
+class NoBallProjection:
+    """Wrong on purpose: the iterative method clipped to the box only, so its path
+    may leave the eps ball."""
+
+    def iterative_fgsm(self, kind, config, weights, x, y, eps, steps, step_size, targeted,
+                       clip):
+        model = ADVREF._model(kind, config, weights)
+        z = x.copy()
+        for _ in range(steps):
+            z = z + (-1 if targeted else 1) * step_size * np.sign(model.loss_grad(z, y)[1])
+            z = z if clip is None else np.clip(z, *clip)
+        return z
+
+
+def test_an_iterative_method_without_the_ball_projection_fails(vectors):
+    rows = check(vectors, NoBallProjection())
+    failed = {(c, q) for c, q, _, ok in rows if not ok}
+    assert {q for _, q in failed} == {f"iterative/{m}/{c}" for m in ("untargeted", "targeted")
+                                      for c in ("clip", "noclip")}
+    assert ("relu-zero-gradient", "iterative/untargeted/noclip") not in failed
+
+
 def test_the_edge_cases_are_what_they_claim(vectors):
     with np.load(vectors / "relu-zero-gradient.npz") as npz:
         assert not np.any(npz["ref/input_gradient"])

@@ -4,6 +4,8 @@ An implementation is checked through a `Subject`: an object with any of
     loss_grad(kind, config, weights, x, y) -> (losses, d_x)
     param_gradients(kind, config, weights, x, y) -> {param: d mean loss / d param}
     fgsm(kind, config, weights, x, y, eps, norm, targeted, clip) -> x_adv
+    iterative_fgsm(kind, config, weights, x, y, eps, steps, step_size, targeted,
+                   clip) -> x_adv
     vat(kind, config, weights, x, r) -> (kl (n,), {param: d mean KL / d param})
     adversarial_logistic_loss(weights, x, y, eps) -> mean loss
     minimal_distance(weights, x, norm) -> (n,)
@@ -23,8 +25,9 @@ import numpy as np
 
 import models
 from advref.attacks.fast_gradient import fgsm
+from advref.attacks.iterative import iterative_fgsm
 from advref.attacks.minimal import linear_minimal_perturbation
-from advref.tools.vectors import EPS, FORMAT, NORMS, TOLERANCE, VERSION
+from advref.tools.vectors import EPS, FORMAT, ITERATIVE, NORMS, TOLERANCE, VERSION
 from advref.training.closed_form_logistic import adversarial_logistic_loss
 from advref.training.virtual_adversarial import kl_from_scores, vat_penalty
 
@@ -112,6 +115,14 @@ def _check_case(subject, case, data, args, x, y, target, weights):
             got = subject.fgsm(*args, x, target if targeted else y, EPS, norm, targeted,
                                (0.0, 1.0) if clip == "clip" else None)
             rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
+    if hasattr(subject, "iterative_fgsm"):
+        for q in (q for q in case["quantities"] if q.startswith("iterative/")):
+            _, mode, clip = q.split("/")
+            targeted = mode == "targeted"
+            got = subject.iterative_fgsm(*args, x, target if targeted else y, EPS,
+                                         ITERATIVE["steps"], ITERATIVE["step_size"], targeted,
+                                         (0.0, 1.0) if clip == "clip" else None)
+            rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
     return rows
 
 
@@ -134,6 +145,11 @@ class AdvrefSubject:
     def fgsm(self, kind, config, weights, x, y, eps, norm, targeted, clip):
         return fgsm(self._model(kind, config, weights), x, eps, y=y, norm=NORMS[norm],
                     targeted=targeted, clip=clip)
+
+    def iterative_fgsm(self, kind, config, weights, x, y, eps, steps, step_size, targeted,
+                       clip):
+        return iterative_fgsm(self._model(kind, config, weights), x, eps, y=y, steps=steps,
+                              step_size=step_size, targeted=targeted, clip=clip)
 
     def vat(self, kind, config, weights, x, r):
         model = self._model(kind, config, weights)

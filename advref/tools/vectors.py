@@ -12,6 +12,10 @@ Quantities, for every case:
     param_gradient/<param>      d mean loss / d param, evaluation mode
     fgsm/<norm>/<untargeted|targeted>/<clip|noclip>   x_adv at eps EPS; targeted
                                 moves toward `target`; clip is [0, 1]
+    iterative/<untargeted|targeted>/<clip|noclip>     the basic iterative method
+                                at eps EPS: ITERATIVE["steps"] sign steps of
+                                ITERATIVE["step_size"], each projected onto the ball
+                                (and the box)
 for the softmax-output cases VAT with a fixed perturbation: vat/r (L2 norm EPS
 per row), vat/kl (each example's KL(p(x) || p(x + r))) and vat/param_gradient/<param>
 (d mean KL / d param with p held constant); and for the binary logistic cases
@@ -35,6 +39,7 @@ import numpy as np
 
 import models
 from advref.attacks.fast_gradient import fgsm
+from advref.attacks.iterative import iterative_fgsm
 from advref.attacks.minimal import linear_minimal_perturbation
 from advref.training.closed_form_logistic import adversarial_logistic_loss
 from advref.training.virtual_adversarial import kl_from_scores, vat_penalty
@@ -44,6 +49,8 @@ FORMAT, VERSION = "advref-vectors", 1
 EPS = 0.125
 NORMS = {"inf": np.inf, "2": 2, "1": 1}
 TOLERANCE = {"rtol": 1e-9, "atol": 1e-12}
+# four steps of eps / 2: paths reach the ball's faces and may turn back
+ITERATIVE = {"steps": 4, "step_size": EPS / 2}
 
 
 def _cases():
@@ -88,6 +95,9 @@ def _references(model, x, y, target):
             for clip_name, clip in (("clip", (0.0, 1.0)), ("noclip", None)):
                 ref[f"fgsm/{norm_name}/{mode}/{clip_name}"] = fgsm(
                     model, x, EPS, y=labels, norm=norm, targeted=targeted, clip=clip)
+                if norm_name == "inf":
+                    ref[f"iterative/{mode}/{clip_name}"] = iterative_fgsm(
+                        model, x, EPS, y=labels, targeted=targeted, clip=clip, **ITERATIVE)
     if getattr(model.output, "name", "") == "softmax":
         # VAT with the perturbation held fixed: r of L2 norm EPS per row, from a seed
         r = np.random.default_rng(7).standard_normal(x.shape)
@@ -129,8 +139,8 @@ def generate(out) -> dict:
         cases.append({"name": name, "kind": type(model).__name__, "config": model.config(),
                       "file": f"{name}.npz", "sha256": hashlib.sha256(content).hexdigest(),
                       "quantities": sorted(ref)})
-    manifest = {"format": FORMAT, "version": VERSION, "eps": EPS, "tolerance": TOLERANCE,
-                "cases": cases}
+    manifest = {"format": FORMAT, "version": VERSION, "eps": EPS, "iterative": ITERATIVE,
+                "tolerance": TOLERANCE, "cases": cases}
     atomic_write_bytes(out / "manifest.json",
                        (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return manifest

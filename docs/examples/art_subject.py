@@ -1,14 +1,15 @@
 """An Adversarial Robustness Toolbox subject for `advref vectors --check DIR --impl
-art_subject:SUBJECT`: ART's FastGradientMethod on ART's scikit-learn logistic
-regression wrapper, for the linear cases (softmax and binary logistic).
+art_subject:SUBJECT`: ART's FastGradientMethod and BasicIterativeMethod on ART's
+scikit-learn logistic regression wrapper, for the linear cases (softmax and
+binary logistic).
 
-Not a dependency of advref. Needs `pip install adversarial-robustness-toolbox
+Not a dependency of advref. Needs `pip install adversarial-robustness-toolbox packaging
 scikit-learn`; put this folder on PYTHONPATH. Other model kinds raise
 NotImplementedError, which the checker reports as skipped.
 """
 
 import numpy as np
-from art.attacks.evasion import FastGradientMethod
+from art.attacks.evasion import BasicIterativeMethod, FastGradientMethod
 from art.estimators.classification import SklearnClassifier
 from sklearn.linear_model import LogisticRegression
 
@@ -31,6 +32,13 @@ class ArtSubject:
         classifier, k = _classifier(kind, weights, clip)
         attack = FastGradientMethod(classifier, norm={"inf": np.inf, "2": 2, "1": 1}[norm],
                                     eps=eps, targeted=targeted)
+        return attack.generate(x, y=np.eye(k)[y])
+
+    def iterative_fgsm(self, kind, config, weights, x, y, eps, steps, step_size, targeted,
+                       clip):
+        classifier, k = _classifier(kind, weights, clip)
+        attack = BasicIterativeMethod(classifier, eps=eps, eps_step=step_size, max_iter=steps,
+                                      targeted=targeted, verbose=False)
         return attack.generate(x, y=np.eye(k)[y])
 
 
