@@ -27,9 +27,11 @@ step of the rest of the budget from there:
 ||x_adv - x||_inf <= eps by the triangle inequality (clipping to a box that
 holds x only moves a coordinate toward x).
 
-For a linear score the gradient's sign never changes, so both reach FGSM's
-corner x + eps * sign(w) once the steps add up to eps: on such a model the
-variants cannot beat FGSM, which is the paper's point about linearity.
+For a linear score (binary logistic regression) the gradient's sign never
+changes: the iterative method ends on FGSM's corner x + eps * sign once its
+steps add up to eps, and R+FGSM ends short of it by 2 alpha wherever the random
+sign disagrees. On such a model neither can beat FGSM, which is the paper's
+point about linearity.
 
 With y=None the labels are the model's predictions on the clean x, fixed for
 every step, so no label information leaks into x_adv.
