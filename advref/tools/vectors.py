@@ -90,14 +90,13 @@ def _references(model, x, y, target):
     ref["losses"], ref["input_gradient"] = model.loss_grad(x, y)
     _, grads = model.loss_and_grads(x, y)
     ref.update({f"param_gradient/{k}": v for k, v in grads.items()})
-    for norm_name, norm in NORMS.items():
-        for mode, labels, targeted in (("untargeted", y, False), ("targeted", target, True)):
-            for clip_name, clip in (("clip", (0.0, 1.0)), ("noclip", None)):
+    for mode, labels, targeted in (("untargeted", y, False), ("targeted", target, True)):
+        for clip_name, clip in (("clip", (0.0, 1.0)), ("noclip", None)):
+            for norm_name, norm in NORMS.items():
                 ref[f"fgsm/{norm_name}/{mode}/{clip_name}"] = fgsm(
                     model, x, EPS, y=labels, norm=norm, targeted=targeted, clip=clip)
-                if norm_name == "inf":
-                    ref[f"iterative/{mode}/{clip_name}"] = iterative_fgsm(
-                        model, x, EPS, y=labels, targeted=targeted, clip=clip, **ITERATIVE)
+            ref[f"iterative/{mode}/{clip_name}"] = iterative_fgsm(
+                model, x, EPS, y=labels, targeted=targeted, clip=clip, **ITERATIVE)
     if getattr(model.output, "name", "") == "softmax":
         # VAT with the perturbation held fixed: r of L2 norm EPS per row, from a seed
         r = np.random.default_rng(7).standard_normal(x.shape)
