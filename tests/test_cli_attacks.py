@@ -158,8 +158,11 @@ def test_attack_variants_and_no_clip_are_the_definitions_computed_by_hand(traine
     xa = x.copy()
     for _ in range(5):                                        # steps of 2.5 * .1 / 5
         xa = np.clip(xa + 0.05 * np.sign(grad(xa, y)), low, high)
-    assert out["settings"] == {"steps": 5, "step_size": None, "random_start": False, "rng": 0}
+    assert out["settings"] == {"steps": 5, "step_size": 2.5 * 0.1 / 5, "random_start": False,
+                               "rng": 0}
     assert out["adversarial"]["error"] == pytest.approx(error(xa, y), abs=0.011)
+    assert run_json(capsys, base + ["--method", "r+fgsm"])["settings"] == {"alpha": 0.05,
+                                                                          "rng": 0}
     out = run_json(capsys, base + ["--method", "r+fgsm", "--alpha", "0.04", "--seed", "5"])
     assert out["settings"] == {"alpha": 0.04, "rng": 5}
     start = np.clip(x + 0.04 * np.sign(np.random.default_rng(5).standard_normal(x.shape)), 0, 1)
@@ -176,8 +179,8 @@ def test_attack_text_output_says_how_to_reproduce_the_variant(trained, capsys):
     params = json.loads(lines[2].removeprefix("reproduce with: "))
     assert params == {"method": "iterative", "eps": 0.25, "norm": "inf", "clip": None,
                       "targeted": None, "data": "sample", "n": 20,
-                      "settings": {"steps": 3, "step_size": None, "random_start": False,
-                                   "rng": 0}}
+                      "settings": {"steps": 3, "step_size": 2.5 * 0.25 / 3,
+                                   "random_start": False, "rng": 0}}
 
 
 def test_transfer_no_clip_is_the_library_unclipped(trained, capsys):

@@ -131,11 +131,17 @@ def method_settings(args):
     if args.method != "fgsm" and args.norm != np.inf:
         raise ValueError(f"--method {args.method} is an L_inf attack: --norm must be inf, got "
                          f"{args.norm} instead.")
+    # the defaults resolved here, so the output records the values used (the attack
+    # still checks them, and eps, before any work)
     if args.method == "iterative":
-        return {"steps": 10 if args.steps is None else args.steps, "step_size": args.step_size,
-                "random_start": args.random_start, "rng": args.seed}
+        steps = 10 if args.steps is None else args.steps
+        step_size = args.step_size
+        if step_size is None and steps >= 1:
+            step_size = 2.5 * args.eps / steps
+        return {"steps": steps, "step_size": step_size, "random_start": args.random_start,
+                "rng": args.seed}
     if args.method == "r+fgsm":
-        return {"alpha": args.alpha, "rng": args.seed}
+        return {"alpha": args.eps / 2 if args.alpha is None else args.alpha, "rng": args.seed}
     return {"norm": args.norm}
 
 
