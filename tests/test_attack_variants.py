@@ -155,6 +155,34 @@ def test_r_fgsm_clips_the_random_step_before_taking_the_gradient_step():
                           np.clip(start + 0.125 * np.sign(0.5 - start), 0, 1))
 
 
+@pytest.mark.parametrize("signs, expected", [
+    # start (5/8, 5/8): c - start = (1/16, -5/16), so the rest (1/8) goes (+, -)
+    ([[1, 1]], [[0.75, 0.5]]),
+    # start (3/8, 3/8): c - start = (5/16, -1/16), the same signs from the other side
+    ([[-1.0, -1.0]], [[0.5, 0.25]]),
+    # start (5/8, 3/8): c - start = (1/16, -1/16)
+    ([[1, -1]], [[0.75, 0.25]]),
+])
+def test_r_fgsm_replays_given_signs_by_hand(signs, expected):
+    before = np.array(signs)
+    for rng in (0, 1, np.random.default_rng(5)):              # rng is unused
+        got = random_step_fgsm(BOWL, X, 0.25, alpha=0.125, signs=before, rng=rng)
+        assert got.tolist() == expected
+    assert np.array_equal(before, np.array(signs))            # signs untouched
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_r_fgsm_with_its_own_draw_as_signs_is_the_seeded_attack(dtype):
+    model, _, y, _ = linear_case(dtype)
+    x = np.random.default_rng(2).uniform(0, 1, size=(6, 12)).astype(dtype)
+    r = np.sign(np.random.default_rng(3).standard_normal(x.shape))
+    assert np.array_equal(random_step_fgsm(model, x, 0.25, y=y, alpha=0.0625, signs=r),
+                          random_step_fgsm(model, x, 0.25, y=y, alpha=0.0625, rng=3))
+    # float32 signs replay the same attack as float64 ones
+    assert np.array_equal(random_step_fgsm(model, x, 0.25, y=y, signs=r.astype(np.float32)),
+                          random_step_fgsm(model, x, 0.25, y=y, signs=r.astype(np.int8)))
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_random_start_is_a_uniform_draw_in_the_ball_projected_onto_the_box(dtype):
     flat = Bowl([0.0, 0.0])
@@ -219,6 +247,21 @@ def test_iterates_never_leave_the_ball_or_the_box_nor_touch_x(seed, eps, steps, 
     (lambda: iterative_fgsm(BOWL, X, 0.25, step_size=-1.0), ValueError, "^step_size must"),
     (lambda: random_step_fgsm(BOWL, X, 0.25, alpha=-1.0), ValueError, "^alpha must"),
     (lambda: iterative_fgsm(Broken(), X, 0.25), ValueError, "^the model's input gradient"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, signs=[[1, 1, 1]]), ValueError,
+     r"^signs must have x's shape \(1, 2\), got \(1, 3\) instead"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, signs=[1, -1]), ValueError, "signs must have"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, signs=[[1, 0]]), ValueError,
+     r"^signs must hold only -1 and \+1, got 0 at index \(0, 1\) instead"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, signs=[[np.nan, 1]]), ValueError,
+     r"got nan at index \(0, 0\)"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, signs=[[1, 0.5]]), ValueError, "got 0.5 at"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, signs=[[-2, 1]]), ValueError, "got -2 at"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, signs=np.array([[True, True]])), TypeError,
+     "^signs must be an array of -1 and \\+1 \\(integer or float\\), got dtype bool"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, signs=[["+", "-"]]), TypeError, "dtype <U1"),
+    (lambda: random_step_fgsm(BOWL, X, 0.25, signs=1), TypeError,
+     "^signs must be an array of -1 and \\+1, got int instead"),
+    (lambda: random_step_fgsm(BOWL, X, 0.3, alpha=0.4, signs=[[1, 0]]), ValueError, "^alpha"),
     (lambda: random_step_fgsm(Broken(), X, 0.25), ValueError, "^the model's input gradient"),
 ])
 def test_bad_arguments_are_refused_by_name(call, error, message):

@@ -138,6 +138,81 @@ def test_an_iterative_method_without_the_ball_projection_fails(vectors):
     assert ("relu-zero-gradient", "iterative/untargeted/noclip") not in failed
 
 
+def _rebuilt(vectors, case):
+    import models
+
+    with np.load(vectors / case["file"]) as npz:
+        data = {k: npz[k] for k in npz.files}
+    model = models.model_classes()[case["kind"]](**case["config"])
+    for k in model.params:
+        model.params[k] = data[f"weights/{k}"]
+    return model, data
+
+
+@pytest.mark.parametrize("mode", ["untargeted", "targeted"])
+@pytest.mark.parametrize("clip", ["clip", "noclip"])
+def test_random_step_references_follow_the_definition(vectors, mode, clip):
+    """Each R+FGSM reference recomputed here: the stored signs are sign(N(0, I)) from
+    seed 11; a step of eps/4 along them (clipped to the box), then 3 eps/4 along the
+    sign of loss_grad there (minus for targeted), clipped again. On logistic regression
+    without the box it is x + eps/4 r + 3 eps/4 s, with s FGSM's direction."""
+    from advref.tools.vectors import RANDOM_STEP
+
+    assert RANDOM_STEP == {"alpha": EPS / 4}
+    manifest = json.loads((vectors / "manifest.json").read_text())
+    assert manifest["random_step"] == RANDOM_STEP
+    for case in manifest["cases"]:
+        model, data = _rebuilt(vectors, case)
+        x, r = data["x"], data["ref/random_step/signs"]
+        assert np.array_equal(r, np.sign(np.random.default_rng(11).standard_normal(x.shape)))
+        assert set(np.unique(r)) == {-1.0, 1.0}
+        labels, sign = (data["target"], -1.0) if mode == "targeted" else (data["y"], 1.0)
+        start = x + (EPS / 4) * r
+        start = np.clip(start, 0.0, 1.0) if clip == "clip" else start
+        z = start + sign * (3 * EPS / 4) * np.sign(model.loss_grad(start, labels)[1])
+        z = np.clip(z, 0.0, 1.0) if clip == "clip" else z
+        ref = data[f"ref/random_step/{mode}/{clip}"]
+        assert np.array_equal(ref, z), case["name"]
+        if case["kind"] == "LogisticRegression" and clip == "noclip":
+            s = (data[f"ref/fgsm/inf/{mode}/noclip"] - x) / EPS
+            np.testing.assert_allclose(ref, x + (EPS / 4) * r + (3 * EPS / 4) * s, rtol=0,
+                                       atol=1e-15)
+        if case["name"] == "relu-zero-gradient":
+            assert np.array_equal(ref, start)
+
+
+class RandomStepWrong:
+    """Wrong on purpose, one way per instance: the random start left unclipped, or
+    the gradient step given the whole eps instead of eps - alpha."""
+
+    def __init__(self, fault):
+        self.fault = fault
+
+    def random_step_fgsm(self, kind, config, weights, x, y, eps, alpha, signs, targeted,
+                         clip):
+        model = ADVREF._model(kind, config, weights)
+        start = x + alpha * signs
+        if clip is not None and self.fault != "unclipped start":
+            start = np.clip(start, *clip)
+        rest = eps if self.fault == "whole eps" else eps - alpha
+        z = start + (-1 if targeted else 1) * rest * np.sign(model.loss_grad(start, y)[1])
+        return z if clip is None else np.clip(z, *clip)
+
+
+def test_wrong_random_steps_fail_where_they_differ(vectors):
+    rows = check(vectors, RandomStepWrong("unclipped start"))
+    failed = {(c, q) for c, q, _, ok in rows if not ok}
+    # only the boxed quantities can tell, and the cases with inputs on the box do
+    assert failed and {q.split("/")[2] for _, q in failed} == {"clip"}
+    assert ("logistic", "random_step/untargeted/clip") in failed
+    rows = check(vectors, RandomStepWrong("whole eps"))
+    failed = {(c, q) for c, q, _, ok in rows if not ok}
+    assert ("logistic", "random_step/untargeted/noclip") in failed
+    assert all(q.startswith("random_step/") for _, q in failed)
+    # with no gradient no step is taken, so the two agree there
+    assert not any(c == "relu-zero-gradient" for c, _ in failed)
+
+
 def test_the_edge_cases_are_what_they_claim(vectors):
     with np.load(vectors / "relu-zero-gradient.npz") as npz:
         assert not np.any(npz["ref/input_gradient"])

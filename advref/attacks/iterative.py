@@ -81,17 +81,23 @@ def iterative_fgsm(model, x, eps, *, y=None, steps=10, step_size=None, targeted=
 
 
 def random_step_fgsm(model, x, eps, *, y=None, alpha=None, targeted=False, clip=(0.0, 1.0),
-                     rng=0):
+                     rng=0, signs=None):
     """R+FGSM: a random sign step of alpha (default eps / 2), then FGSM of eps - alpha.
 
-    rng (a seed or a numpy Generator) draws the random signs. Never modifies x.
+    rng (a seed or a numpy Generator) draws the random signs, sign(N(0, I)).
+    signs, an array of -1 and +1 shaped like x, replaces the draw (rng is then
+    unused), so that another implementation's random step can be replayed
+    exactly. Never modifies x or signs.
     """
     x, eps, clip, y = attack_arguments(model, x, eps, y, targeted, clip, "random_step_fgsm")
     alpha = eps / 2 if alpha is None else check_number(alpha, "alpha", low=0.0)
     gen = as_generator(rng)
     if alpha > eps:
         raise ValueError(f"alpha must be <= eps ({eps}), got {alpha} instead.")
-    start = np.sign(gen.standard_normal(x.shape)).astype(x.dtype)
+    if signs is None:
+        start = np.sign(gen.standard_normal(x.shape)).astype(x.dtype)
+    else:
+        start = _check_signs(signs, x.shape).astype(x.dtype)
     start *= x.dtype.type(alpha)
     start += x
     if clip is not None:
@@ -104,3 +110,25 @@ def random_step_fgsm(model, x, eps, *, y=None, alpha=None, targeted=False, clip=
         np.clip(x_adv, clip[0], clip[1], out=x_adv)
     return x_adv
 
+
+
+def _check_signs(signs, shape) -> np.ndarray:
+    """signs as an array of x's shape whose every entry is -1 or +1."""
+    if isinstance(signs, np.ndarray):
+        arr = signs
+    elif isinstance(signs, (list, tuple)):
+        arr = np.asarray(signs)
+    else:
+        raise TypeError(f"signs must be an array of -1 and +1, got {type(signs).__name__} "
+                        "instead.")
+    if arr.dtype == bool or arr.dtype.kind not in "iuf":
+        raise TypeError(f"signs must be an array of -1 and +1 (integer or float), got dtype "
+                        f"{arr.dtype} instead.")
+    if arr.shape != shape:
+        raise ValueError(f"signs must have x's shape {shape}, got {arr.shape} instead.")
+    bad = ~((arr == 1) | (arr == -1))
+    if bad.any():
+        at = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"signs must hold only -1 and +1, got {arr[at].item()!r} at index {at} "
+                         "instead.")
+    return arr

@@ -6,6 +6,8 @@ An implementation is checked through a `Subject`: an object with any of
     fgsm(kind, config, weights, x, y, eps, norm, targeted, clip) -> x_adv
     iterative_fgsm(kind, config, weights, x, y, eps, steps, step_size, targeted,
                    clip) -> x_adv
+    random_step_fgsm(kind, config, weights, x, y, eps, alpha, signs, targeted,
+                     clip) -> x_adv
     vat(kind, config, weights, x, r) -> (kl (n,), {param: d mean KL / d param})
     adversarial_logistic_loss(weights, x, y, eps) -> mean loss
     minimal_distance(weights, x, norm) -> (n,)
@@ -25,9 +27,17 @@ import numpy as np
 
 import models
 from advref.attacks.fast_gradient import fgsm
-from advref.attacks.iterative import iterative_fgsm
+from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
 from advref.attacks.minimal import linear_minimal_perturbation
-from advref.tools.vectors import EPS, FORMAT, ITERATIVE, NORMS, TOLERANCE, VERSION
+from advref.tools.vectors import (
+    EPS,
+    FORMAT,
+    ITERATIVE,
+    NORMS,
+    RANDOM_STEP,
+    TOLERANCE,
+    VERSION,
+)
 from advref.training.closed_form_logistic import adversarial_logistic_loss
 from advref.training.virtual_adversarial import kl_from_scores, vat_penalty
 
@@ -123,6 +133,15 @@ def _check_case(subject, case, data, args, x, y, target, weights):
                                          ITERATIVE["steps"], ITERATIVE["step_size"], targeted,
                                          (0.0, 1.0) if clip == "clip" else None)
             rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
+    if hasattr(subject, "random_step_fgsm"):
+        for q in (q for q in case["quantities"]
+                  if q.startswith("random_step/") and q != "random_step/signs"):
+            _, mode, clip = q.split("/")
+            targeted = mode == "targeted"
+            got = subject.random_step_fgsm(*args, x, target if targeted else y, EPS,
+                                           RANDOM_STEP["alpha"], data["ref/random_step/signs"],
+                                           targeted, (0.0, 1.0) if clip == "clip" else None)
+            rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
     return rows
 
 
@@ -150,6 +169,11 @@ class AdvrefSubject:
                        clip):
         return iterative_fgsm(self._model(kind, config, weights), x, eps, y=y, steps=steps,
                               step_size=step_size, targeted=targeted, clip=clip)
+
+    def random_step_fgsm(self, kind, config, weights, x, y, eps, alpha, signs, targeted,
+                         clip):
+        return random_step_fgsm(self._model(kind, config, weights), x, eps, y=y, alpha=alpha,
+                                signs=signs, targeted=targeted, clip=clip)
 
     def vat(self, kind, config, weights, x, r):
         model = self._model(kind, config, weights)

@@ -16,6 +16,10 @@ Quantities, for every case:
                                 at eps EPS: ITERATIVE["steps"] sign steps of
                                 ITERATIVE["step_size"], each projected onto the ball
                                 (and the box)
+    random_step/<untargeted|targeted>/<clip|noclip>   R+FGSM at eps EPS: a step of
+                                RANDOM_STEP["alpha"] along the given signs
+                                random_step/signs (+-1, from a seed), then the rest
+                                of the budget along the gradient's sign there
 for the softmax-output cases VAT with a fixed perturbation: vat/r (L2 norm EPS
 per row), vat/kl (each example's KL(p(x) || p(x + r))) and vat/param_gradient/<param>
 (d mean KL / d param with p held constant); and for the binary logistic cases
@@ -39,7 +43,7 @@ import numpy as np
 
 import models
 from advref.attacks.fast_gradient import fgsm
-from advref.attacks.iterative import iterative_fgsm
+from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
 from advref.attacks.minimal import linear_minimal_perturbation
 from advref.training.closed_form_logistic import adversarial_logistic_loss
 from advref.training.virtual_adversarial import kl_from_scores, vat_penalty
@@ -51,6 +55,8 @@ NORMS = {"inf": np.inf, "2": 2, "1": 1}
 TOLERANCE = {"rtol": 1e-9, "atol": 1e-12}
 # four steps of eps / 2: paths reach the ball's faces and may turn back
 ITERATIVE = {"steps": 4, "step_size": EPS / 2}
+# a quarter of the budget at random: the gradient step (3/4) can undo it
+RANDOM_STEP = {"alpha": EPS / 4}
 
 
 def _cases():
@@ -86,7 +92,7 @@ def _cases():
 
 
 def _references(model, x, y, target):
-    ref = {}
+    ref = {"random_step/signs": np.sign(np.random.default_rng(11).standard_normal(x.shape))}
     ref["losses"], ref["input_gradient"] = model.loss_grad(x, y)
     _, grads = model.loss_and_grads(x, y)
     ref.update({f"param_gradient/{k}": v for k, v in grads.items()})
@@ -97,6 +103,9 @@ def _references(model, x, y, target):
                     model, x, EPS, y=labels, norm=norm, targeted=targeted, clip=clip)
             ref[f"iterative/{mode}/{clip_name}"] = iterative_fgsm(
                 model, x, EPS, y=labels, targeted=targeted, clip=clip, **ITERATIVE)
+            ref[f"random_step/{mode}/{clip_name}"] = random_step_fgsm(
+                model, x, EPS, y=labels, targeted=targeted, clip=clip,
+                signs=ref["random_step/signs"], **RANDOM_STEP)
     if getattr(model.output, "name", "") == "softmax":
         # VAT with the perturbation held fixed: r of L2 norm EPS per row, from a seed
         r = np.random.default_rng(7).standard_normal(x.shape)
@@ -139,6 +148,7 @@ def generate(out) -> dict:
                       "file": f"{name}.npz", "sha256": hashlib.sha256(content).hexdigest(),
                       "quantities": sorted(ref)})
     manifest = {"format": FORMAT, "version": VERSION, "eps": EPS, "iterative": ITERATIVE,
+                "random_step": RANDOM_STEP,
                 "tolerance": TOLERANCE, "cases": cases}
     atomic_write_bytes(out / "manifest.json",
                        (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
