@@ -121,7 +121,7 @@ def _check_signs(signs, shape) -> np.ndarray:
     else:
         raise TypeError(f"signs must be an array of -1 and +1, got {type(signs).__name__} "
                         "instead.")
-    if arr.dtype == bool or arr.dtype.kind not in "iuf":
+    if arr.dtype.kind not in "iuf":
         raise TypeError(f"signs must be an array of -1 and +1 (integer or float), got dtype "
                         f"{arr.dtype} instead.")
     if arr.shape != shape:
