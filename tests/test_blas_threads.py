@@ -1,15 +1,22 @@
-"""SciPy's BLAS is single-threaded inside the block and restored after it."""
+"""SciPy's BLAS is single-threaded inside the block and restored after it; NumPy's BLAS
+thread count is read as the process was given it, and every trained model records it."""
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import scipy
 
-from advref.attacks._blas_threads import (
+from advref._blas_threads import (
     scipy_blas_single_thread,
     scipy_openblas_threads,
     wheel_library_folders,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_block_sets_one_thread_and_restores_the_count():
@@ -29,3 +36,43 @@ def test_the_block_sets_one_thread_and_restores_the_count():
     with pytest.raises(RuntimeError), scipy_blas_single_thread():
         raise RuntimeError("the count is restored on errors too")
     assert get() == before
+
+
+def _in_a_process(code, threads, tmp_path):
+    """Run python code in a fresh process whose OpenBLAS starts with `threads` threads."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "PYTHONPATH": str(ROOT)}
+    env.pop("ADVREF_DATA", None)
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def numpy_bundles_openblas():
+    return any(p for folder in wheel_library_folders(Path(np.__file__).parent)
+               for p in folder.glob("*openblas*"))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_numpy_blas_threads_reads_the_count_the_process_was_given(threads, tmp_path):
+    got = _in_a_process("from advref._blas_threads import numpy_blas_threads;"
+                        "print(numpy_blas_threads())", threads, tmp_path)
+    if not numpy_bundles_openblas():
+        assert got == "None"                 # nothing to read: recorded as unknown
+        return
+    assert got == str(threads)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_each_trained_model_records_the_blas_thread_count(threads, tmp_path):
+    """advref reproduce and advref train save the count their process trained with."""
+    code = ("import models; from advref.cli.parser import main; from pathlib import Path;"
+            "assert main(['reproduce', '--profile', 'sample', '--out', 'r', '--train',"
+            " 'softmax']) == 0;"
+            "assert main(['train', 'softmax', '--data', 'sample', '--epochs', '2',"
+            " '--out', 't.npz']) == 0;"
+            "f = next(Path('r/models').glob('softmax-*.npz'));"
+            "print(models.load(f, with_extra=True)[1]['blas_threads'],"
+            " models.load('t.npz', with_extra=True)[1]['blas_threads'])")
+    want = str(threads) if numpy_bundles_openblas() else "None"
+    assert _in_a_process(code, threads, tmp_path).splitlines()[-1] == f"{want} {want}"

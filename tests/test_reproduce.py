@@ -109,6 +109,21 @@ def test_results_json_is_strict(run):
     json.loads(text, parse_constant=refuse)
 
 
+def test_the_models_table_lists_each_models_recorded_blas_threads(run):
+    """The count itself is checked against the process's OPENBLAS_NUM_THREADS in
+    test_blas_threads; here, that the report shows what each model file records."""
+    import models
+
+    out, result, _, _ = run
+    table = (out / "results.md").read_text().split("## Models")[1]
+    assert "| model | epochs (best) | seconds | BLAS threads | sha256 |" in table
+    for name, info in result["models"].items():
+        recorded = models.load(info["file"], with_extra=True)[1]["blas_threads"]
+        assert info["blas_threads"] == recorded
+        row = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
+        assert row.split(" | ")[3] == ("-" if recorded is None else str(recorded))
+
+
 def test_a_full_run_makes_its_figures_or_says_why_not(run):
     """A run of every experiment of the profile (the 1600-unit rows are not the sample
     profile's) is a full run: figures are made unless matplotlib is missing."""

@@ -19,6 +19,7 @@ import warnings
 
 import numpy as np
 
+from advref._blas_threads import scipy_blas_single_thread
 from advref._validation import (
     check_batch,
     check_clip,
@@ -30,7 +31,6 @@ from advref._validation import (
     class_count,
     require_methods,
 )
-from advref.attacks._blas_threads import scipy_blas_single_thread
 from advref.attacks.minimal_batched import reverse_communication_works, search_many
 from advref.attacks.minimal_search import DEFAULTS, TOLERANCES, MinimalResult, search_one
 

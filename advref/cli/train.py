@@ -11,6 +11,7 @@ import numpy as np
 
 import models
 from advref import _json as strict_json
+from advref._blas_threads import numpy_blas_threads
 from advref.analysis.metrics import error_rate
 from advref.attacks.fast_gradient import fgsm
 from advref.cli.parser import Terminated
@@ -201,6 +202,8 @@ def run(args) -> int:
               # the box of the training, monitor and reported FGSM examples
               "clip": list(box) if box else None,
               "seconds": time.perf_counter() - start, "recipe": recipe,
+              # float32 sums follow it, so the same seed matches only at the same count
+              "blas_threads": numpy_blas_threads(),
               "settings": {k: v for k, v in settings.items() if k != "monitor"}}
     models.save(model, args.out, extra=result)
     for c in ckpts:

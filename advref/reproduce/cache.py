@@ -6,7 +6,10 @@ digest of the training arrays, seed, dtype, epoch cap, patience, stage
 scheme, and TRAINING_CODE: the revision of advref's own draws and layouts,
 raised whenever the same seed would train different parameters. A rerun (or
 a resume after an interruption) loads what is there; a change to any of these
-trains anew. Saves are atomic (models.save).
+trains anew. Saves are atomic (models.save). The key leaves out NumPy's BLAS
+thread count, which orders float32 sums and so changes the parameters' last
+bits: each trained model records the count of the process that finished it
+(`blas_threads`, None where it cannot be read), and the results list it.
 
 Training checkpoints into the same folder (advref.checkpoint), so a killed
 run resumes inside a model: NAME-KEY.stage1.ckpt.npz, then, for two-stage
@@ -25,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import models
+from advref._blas_threads import numpy_blas_threads
 from advref.reproduce.profiles import MODELS
 from advref.training.history import History
 from advref.training.monitors import adversarial_error
@@ -121,6 +125,7 @@ class ModelCache:
         self.info[name] = {"file": str(path), "sha256": models.params_digest(model),
                            "epochs": extra["epochs"],
                            "best_epoch": extra["best_epoch"], "seconds": extra["seconds"],
+                           "blas_threads": extra.get("blas_threads"),
                            "recipe": spec["recipe"]["model"], "variant": spec["variant"],
                            "settings": spec["settings"]}
         for k in ("second_stage", "stage1"):
@@ -188,4 +193,5 @@ class ModelCache:
             extra["epochs"] += len(h2.epochs)
             extra["stage2_history"] = h2.to_dict()
         extra["seconds"] = h1.seconds + (extra.get("stage2_history") or {}).get("seconds", 0.0)
+        extra["blas_threads"] = numpy_blas_threads()
         return model, extra

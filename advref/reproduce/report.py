@@ -30,11 +30,13 @@ def markdown(result):
     for r in result["rows"]:
         lines.append(f"| {r['experiment']} | {r['quantity']} | {fmt(r['paper'], r['unit'])} | "
                      f"{fmt(r['measured'], r['unit'])} | {params_text(r['params'])} |")
-    lines += ["", "## Models", "", "| model | epochs (best) | seconds | sha256 |",
-              "|---|---|---|---|"]
+    lines += ["", "## Models", "", "| model | epochs (best) | seconds | BLAS threads | sha256 |",
+              "|---|---|---|---|---|"]
     for name, info in result["models"].items():
+        threads = info.get("blas_threads")
         lines.append(f"| {name} | {info['epochs']} ({info['best_epoch']}) | "
-                     f"{info['seconds']:.0f} | `{info['sha256'][:16]}` |")
+                     f"{info['seconds']:.0f} | {'-' if threads is None else threads} | "
+                     f"`{info['sha256'][:16]}` |")
     lines += ["", "## Figures", ""]
     if result["figures"]:
         lines += [f"![{name}]({file})" for name, file in result["figures"].items()]
