@@ -76,3 +76,12 @@ def test_each_trained_model_records_the_blas_thread_count(threads, tmp_path):
             " models.load('t.npz', with_extra=True)[1]['blas_threads'])")
     want = str(threads) if numpy_bundles_openblas() else "None"
     assert _in_a_process(code, threads, tmp_path).splitlines()[-1] == f"{want} {want}"
+
+
+def test_numpy_blas_threads_reads_numpys_pool_not_scipys(tmp_path):
+    """NumPy and SciPy bundle separate OpenBLAS pools: setting SciPy's to one thread
+    inside scipy_blas_single_thread leaves NumPy's count (2) as it was."""
+    code = ("from advref._blas_threads import numpy_blas_threads, scipy_blas_single_thread;"
+            "\nwith scipy_blas_single_thread(): print(numpy_blas_threads())")
+    got = _in_a_process(code, 2, tmp_path)
+    assert got == ("2" if numpy_bundles_openblas() else "None")
