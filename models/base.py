@@ -6,7 +6,7 @@ A subclass defines `params`, `output` (an output kind from models.outputs),
 
     predict_proba(x)                  (n, k)
     predict(x)                        (n,) int64
-    loss_grad(x, y)                   (losses (n,), d_x (n, d))  each example's own
+    loss_grad(x, y, train, rng)       (losses (n,), d_x (n, d))  each example's own
     mean_loss(x, y, train, rng)       mean loss                  (no gradient)
     loss_and_grads(x, y, train, rng)  (mean loss, grads)         grads = d(mean)/d(param)
 
@@ -87,14 +87,16 @@ class Model:
     def predict(self, x):
         return self.output.predict(self.scores(x)).astype(np.int64)
 
-    def loss_grad(self, x, y):
+    def loss_grad(self, x, y, *, train=False, rng=None):
         """Each example's loss and the gradient of that loss w.r.t. its own input.
 
         The per-example score gradient is back-propagated without averaging, so
-        the batch size never rescales d_x.
+        the batch size never rescales d_x. With train=True and an rng, the loss is
+        the training-mode one: dropout masks are drawn from rng for this pass, and
+        d_x is the gradient through them (da_0 = du_0 * m_0, models.feedforward).
         """
         x, y = self.check_input(x, y)
-        scores, cache = self.forward(x)
+        scores, cache = self.forward(x, train=train, rng=rng)
         losses, d_scores = self.output.loss(scores, y)
         _, d_x = self.backward(cache, d_scores, need_params=False)
         return losses, d_x

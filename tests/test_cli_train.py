@@ -211,3 +211,61 @@ def test_no_clip_does_not_resume_a_clipped_checkpoint(tmp_path, capsys):
                  str(out)]) == 2
     err = capsys.readouterr().err
     assert "checkpoint" in err and "resuming from" not in err
+
+
+def test_adv_grad_train_is_the_library_objective_and_is_recorded(tmp_path, capsys):
+    """--adv-grad train trains exactly as adversarial(grad="train") on the same split;
+    it is recorded in the model file, its checkpoint key differs from eval's, and
+    without --adversarial it is refused before any data are loaded."""
+    from advref.datasets import load_data
+    from advref.training.objectives import adversarial
+    from advref.training.recipes import build_model, get_recipe
+    from advref.training.sgd import train
+    from data_loaders import train_valid_split
+
+    argv = ["train", "maxout", "--data", "sample", "--epochs", "2", "--adversarial",
+            "--no-clip", "--json"]
+    out = tmp_path / "train.npz"
+    assert main(argv + ["--adv-grad", "train", "--out", str(out)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    model, extra = models.load(out, with_extra=True)
+    assert result["adv_grad"] == extra["adv_grad"] == "train"
+    assert result["objective"] == ("adversarial eps 0.25 alpha 0.5, unclipped, x_adv from the "
+                                   "training loss (dropout)")
+    recipe = get_recipe("maxout")
+    recipe["model"]["irange"] = 0.05            # --data sample's init, as the CLI says
+    x_all, y_all, _, _, n_classes = load_data("sample", np.dtype("float32"))
+    x, y, xv, yv = train_valid_split(x_all, y_all, min(recipe["n_valid"], len(x_all) // 5))
+    oracle = build_model(recipe["model"], x.shape[1], n_classes, rng=0,
+                         dtype=np.dtype("float32"), x=x, y=y)
+    train(oracle, x, y, x_valid=xv, y_valid=yv, rng=0, log=None,
+          **dict(recipe["train"], epochs=2,
+                 objective=adversarial(0.25, 0.5, clip=None, grad="train")))
+    for k, v in oracle.params.items():
+        assert np.array_equal(model.params[k], v), k
+    eval_out = tmp_path / "eval.npz"
+    assert main(argv + ["--out", str(eval_out)]) == 0
+    assert json.loads(capsys.readouterr().out)["adv_grad"] == "eval"
+    assert any(not np.array_equal(models.load(eval_out).params[k], v)
+               for k, v in model.params.items())
+    assert main(["train", "softmax", "--data", "sample", "--adv-grad", "train", "--out",
+                 str(tmp_path / "x.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "--adv-grad chooses how --adversarial makes x_adv, got --adv-grad train without " \
+           "--adversarial instead." in err
+
+
+def test_adv_grad_train_does_not_resume_an_eval_checkpoint(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    proc = advref(*LONG, "--adversarial", "--out", str(out))
+    ckpt = tmp_path / "m.npz.ckpt.npz"
+    deadline = time.monotonic() + 120
+    while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    assert ckpt.exists()
+    assert main([*LONG, "--adversarial", "--adv-grad", "train", "--resume", "--out",
+                 str(out)]) == 2
+    assert "another" in capsys.readouterr().err
+    assert ckpt.exists()

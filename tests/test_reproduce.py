@@ -145,7 +145,7 @@ def test_each_experiment_reads_exactly_the_models_it_declares(run):
 
     out, _, _, _ = run
     profile = get_profile("sample")
-    assert available(profile) == [n for n in RUNS if n != "big_maxout"]
+    assert available(profile) == [n for n in RUNS if n not in ("big_maxout", "adv_grad_eval")]
     for name in available(profile):
         experiment = RUNS[name]
         ctx = make_context(profile, out, 0, log=None)
@@ -160,6 +160,42 @@ def test_each_experiment_reads_exactly_the_models_it_declares(run):
         assert set(seen) == set(needs(name, profile)), name
 
 
+def test_the_eval_gradient_variant_rows_are_the_adversarial_rows_of_its_model(run):
+    """adv_grad_eval, given the sample's (eval-mode) maxout-adv as its model, reads only
+    maxout-adv-eval and gives exactly adversarial_training's values for that model."""
+    from advref.reproduce.jobs import RUNS, available, needs
+    from advref.reproduce.profiles import get_profile
+    from advref.reproduce.runner import make_context, model_names
+
+    out, _, _, _ = run
+    profile = dict(get_profile("sample"), adv_grad="train", eval_clip=None)
+    assert "adv_grad_eval" in available(profile) and "maxout-adv-eval" in model_names(profile)
+    assert "maxout-adv-eval" not in model_names(get_profile("sample"))
+    ctx = make_context(profile, out, 0, log=None)
+    narrow = make_context(dict(profile, adv_grad="eval"), out, 0, log=None)
+    get, seen = narrow.cache.get, []        # the sample's eval-mode maxout-adv
+
+    def recording(model, data):
+        seen.append(model)
+        return get("maxout-adv", data)
+
+    ctx.cache.get = recording
+    RUNS["adv_grad_eval"](ctx)
+    assert seen and set(seen) == set(needs("adv_grad_eval", profile)) == {"maxout-adv-eval"}
+    variant = {r["id"]: r for r in ctx.rows}
+    RUNS["adversarial_training"](narrow)
+    narrow = {r["id"]: r for r in narrow.rows}
+    pairs = {"advtrain-evalgrad-clean": "advtrain-clean",
+             "advtrain-evalgrad-fgsm": "advtrain-fgsm",
+             "advtrain-evalgrad-fgsm-conf": "advtrain-fgsm-conf",
+             "advtrain-evalgrad-fgsm-clipped": "advtrain-fgsm-clipped"}
+    assert set(variant) == set(pairs)
+    for mine, theirs in pairs.items():
+        assert variant[mine]["measured"] == narrow[theirs]["measured"], mine
+        assert variant[mine]["paper"] is None
+        assert variant[mine]["params"]["adv_grad"] == "eval"
+
+
 def test_the_1600_unit_rows_are_the_240_unit_rows_computed_on_the_wider_models(run):
     """big_maxout, given the sample's 240-unit models in place of the 1600-unit ones, must
     read exactly its declared models and give the values that adversarial_training and
@@ -170,7 +206,7 @@ def test_the_1600_unit_rows_are_the_240_unit_rows_computed_on_the_wider_models(r
 
     out, _, _, _ = run
     profile = dict(get_profile("sample"), big_maxout=True, eval_clip=None)
-    assert available(profile) == list(RUNS)
+    assert available(profile) == [n for n in RUNS if n != "adv_grad_eval"]
     stand_in = {"maxout1600": "maxout", "maxout1600-adv": "maxout-adv"}
     ctx = make_context(profile, out, 0, log=None)
     get, seen = ctx.cache.get, []
@@ -276,8 +312,11 @@ def test_only_and_skip_choose_experiments_and_unknown_names_are_clear(run, capsy
     with pytest.raises(ValueError) as refused:
         select(["big_maxout"], profile=quick)
     assert str(refused.value) == ("--only names big_maxout, which the quick profile does not "
-                                  "run (the 1600-unit models are trained only by the paper "
+                                  "run (the 1600-unit models and the eval-gradient variant of "
+                                  "adversarial training are trained only by the paper "
                                   "profile).")
+    assert "adv_grad_eval" in select(profile=paper)
+    assert "adv_grad_eval" not in select(profile=quick)
     out, _, _, _ = run
     assert main(["reproduce", "--profile", "sample", "--out", str(out), "--only", "subspace",
                  "--jobs", "1", "--json"]) == 0

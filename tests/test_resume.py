@@ -81,8 +81,9 @@ def test_crash_then_resume_is_bit_identical(tmp_path, crash_after, every):
     assert history.updates == ref_history.updates
 
 
-def test_resume_of_adversarial_training_is_bit_identical(tmp_path):
-    objective = adversarial(0.1, 0.5)
+@pytest.mark.parametrize("grad", ["eval", "train"])
+def test_resume_of_adversarial_training_is_bit_identical(tmp_path, grad):
+    objective = adversarial(0.1, 0.5, grad=grad)
     reference, _ = uninterrupted(objective=objective)
     x, y, xv, yv = sample_split()
     ck = tmp_path / "adv.ckpt.npz"

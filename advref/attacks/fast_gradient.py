@@ -74,6 +74,12 @@ def fgsm(model, x, eps, *, y=None, norm=np.inf, targeted=False, clip=(0.0, 1.0))
     norm = check_norm(norm)
     x, eps, clip, y = attack_arguments(model, x, eps, y, targeted, clip, "fgsm")
     _, grad = model.loss_grad(x, y)
+    return step_along(x, grad, eps, norm, targeted=targeted, clip=clip)
+
+
+def step_along(x, grad, eps, norm, *, targeted=False, clip=None):
+    """clip(x +- optimize_linear(grad, eps, norm)) for arguments already checked: the
+    step of every gradient-sign method, given the input gradient. A new array."""
     check_batch(grad, "the model's input gradient")
     x_adv = linear_step(grad, eps, norm)       # eta, then x +- eta in the same array
     if targeted:

@@ -19,6 +19,7 @@ from advref.cli.train_setup import balanced_labels, choose_objective, decay_sett
 from advref.datasets import DATA_CHOICES, default_data, load_data
 from advref.reproduce.cache import TRAINING_CODE, array_digest
 from advref.training.monitors import adversarial_error
+from advref.training.objectives import ADV_GRADS
 from advref.training.recipes import RECIPES, build_model, get_recipe
 from advref.training.second_stage import RULES, train_two_stage
 from advref.training.sgd import train
@@ -61,6 +62,10 @@ def register(sub):
     d.add_argument("--eps", type=float, default=0.25, help="eps of adversarial training, noise "
                    "and the adversarial monitor (default .25)")
     d.add_argument("--alpha", type=float, default=0.5, help="weight of the clean loss (.5)")
+    d.add_argument("--adv-grad", choices=ADV_GRADS, help="with --adversarial: take x_adv's "
+                   "gradient in evaluation mode (eval, the default: no dropout) or from the "
+                   "training loss under a dropout mask of its own (train: the reproduction's "
+                   "hypothesis of the paper's runs, docs/results-paper.md)")
     d.add_argument("--monitor", choices=("clean", "adversarial"), default="clean",
                    help="validation error that early stopping watches")
     d.add_argument("--no-clip", action="store_true", help="do not clip the adversarial or "
@@ -100,6 +105,9 @@ def run(args) -> int:
     if args.alpha != 0.5 and not (args.adversarial or args.noise):
         raise ValueError(f"--alpha weighs the clean loss of --adversarial or --noise, got "
                          f"--alpha {args.alpha} without either instead.")
+    if args.adv_grad is not None and not args.adversarial:
+        raise ValueError(f"--adv-grad chooses how --adversarial makes x_adv, got --adv-grad "
+                         f"{args.adv_grad} without --adversarial instead.")
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed} instead.")
     recipe = get_recipe(args.model)
@@ -152,6 +160,8 @@ def run(args) -> int:
     rule = (args.stage2_rule or recipe.get("second_stage", "retrain")) if args.stage2 else None
     key = checkpoint_key(args, data, array_digest(x_tr, y_tr), settings, objective_name, rule,
                          recipe["model"])
+    if args.adv_grad == "train":
+        key["adv_grad"] = "train"   # absent means eval: earlier checkpoints stay valid
     if box is None:
         key["clip"] = None      # absent means [0, 1]: earlier clipped checkpoints stay valid
         if args.monitor == "adversarial":
@@ -187,6 +197,7 @@ def run(args) -> int:
     settings["monitor"] = args.monitor          # the name, not the --no-clip function
     result = {"model": args.model, "data": data, "seed": args.seed, "dtype": dtype.name,
               "objective": objective_name, "monitor": args.monitor,
+              "adv_grad": (args.adv_grad or "eval") if args.adversarial else None,
               "epochs_run": len(history.epochs), "best_epoch": history.best_epoch,
               # stage 1's monitored validation error, epoch by epoch (what early stopping saw)
               "valid_error_curve": [e.get("valid_error") for e in history.epochs],

@@ -15,8 +15,12 @@ def choose_objective(args, box):
         raise ValueError(f"choose one training objective, got {' and '.join(chosen)} instead.")
     unclipped = "" if box else ", unclipped"
     if args.adversarial:
-        return (objective_named("adversarial", eps=args.eps, alpha=args.alpha, clip=box),
-                f"adversarial eps {args.eps} alpha {args.alpha}{unclipped}")
+        mode = args.adv_grad or "eval"
+        # the eval name is the one earlier runs recorded (their checkpoints stay valid)
+        how = "" if mode == "eval" else ", x_adv from the training loss (dropout)"
+        return (objective_named("adversarial", eps=args.eps, alpha=args.alpha, clip=box,
+                                adv_grad=mode),
+                f"adversarial eps {args.eps} alpha {args.alpha}{unclipped}{how}")
     if args.noise:
         return (objective_named(f"noise-{args.noise}", eps=args.eps, alpha=args.alpha,
                                 clip=box), f"{args.noise} noise eps {args.eps}{unclipped}")

@@ -54,7 +54,16 @@ def objective_of(variant):
     if variant.get("objective") is None:
         return None
     return objective_named(variant["objective"], eps=variant["eps"], alpha=variant["alpha"],
-                           clip=variant.get("clip", (0.0, 1.0)))
+                           clip=variant.get("clip", (0.0, 1.0)),
+                           adv_grad=variant.get("adv_grad", "eval"))
+
+
+def adv_grad_of(variant, default="eval"):
+    """How an adversarial variant's x_adv gradient is taken: its own choice, else
+    `default` (the profile's); None for other variants."""
+    if variant.get("objective") != "adversarial":
+        return None
+    return variant.get("adv_grad", default)
 
 
 class CacheError(ValueError):
@@ -95,6 +104,10 @@ class ModelCache:
         variant = dict(variant)
         if "objective" in variant:
             variant["clip"] = self.profile["train_clip"]
+        mode = adv_grad_of(variant, self.profile["adv_grad"])
+        variant.pop("adv_grad", None)
+        if mode not in (None, "eval"):
+            variant["adv_grad"] = mode    # absent means eval: earlier keys stay valid
         return {"name": name, "recipe": recipe, "variant": variant, "settings": settings,
                 "data": data.name, "data_sha256": data.digest, "seed": self.seed,
                 "dtype": self.profile["dtype"], "two_stage": self.profile["two_stage"],
@@ -126,6 +139,7 @@ class ModelCache:
                            "epochs": extra["epochs"],
                            "best_epoch": extra["best_epoch"], "seconds": extra["seconds"],
                            "blas_threads": extra.get("blas_threads"),
+                           "adv_grad": adv_grad_of(spec["variant"]),
                            "recipe": spec["recipe"]["model"], "variant": spec["variant"],
                            "settings": spec["settings"]}
         for k in ("second_stage", "stage1"):
@@ -194,4 +208,5 @@ class ModelCache:
             extra["stage2_history"] = h2.to_dict()
         extra["seconds"] = h1.seconds + (extra.get("stage2_history") or {}).get("seconds", 0.0)
         extra["blas_threads"] = numpy_blas_threads()
+        extra["adv_grad"] = adv_grad_of(spec["variant"])
         return model, extra

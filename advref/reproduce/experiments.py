@@ -41,15 +41,15 @@ def attacked(ctx, name, clip="profile"):
     return evaluate(model, data.x_test, data.y_test), evaluate(model, x_adv, data.y_test), x_adv
 
 
-def add_clipped_rows(ctx, rows):
+def add_clipped_rows(ctx, rows, **params):
     """In an unclipped profile, the same FGSM rows clipped to [0, 1], labelled, with
-    no paper value (the paper does not clip)."""
+    no paper value (the paper does not clip); `params` are added to each row's."""
     if eval_clip(ctx) is not None:
         return
     for id, experiment, quantity, name, key in rows:
         _, adv, _ = attacked(ctx, name, clip=BOX)
         ctx.add(f"{id}-clipped", f"{experiment} (clipped to [0, 1])", quantity, None, adv[key],
-                model=name, **attack_params(ctx, BOX))
+                model=name, **params, **attack_params(ctx, BOX))
 
 
 def fgsm_error_rates(ctx):
@@ -89,14 +89,15 @@ def fgsm_error_rates(ctx):
 def adversarial_training(ctx):
     clean, _, _ = attacked(ctx, "maxout")
     adv_clean, adv, _ = attacked(ctx, "maxout-adv")
+    how = {"adv_grad": ctx.profile["adv_grad"]}     # how training made x_adv
     ctx.add("advtrain-clean", "maxout, adversarially trained (alpha .5, eps .25)",
             "clean error", 0.0084, adv_clean["error"], model="maxout-adv",
-            baseline_clean_error=clean["error"])
+            baseline_clean_error=clean["error"], **how)
     ctx.add("advtrain-fgsm", "maxout, adversarially trained, FGSM", "error", 0.179,
-            adv["error"], model="maxout-adv", **attack_params(ctx))
+            adv["error"], model="maxout-adv", **how, **attack_params(ctx))
     ctx.add("advtrain-fgsm-conf", "maxout, adversarially trained, FGSM",
             "confidence on mistakes", 0.814, adv["mean_confidence_on_mistakes"],
-            model="maxout-adv", **attack_params(ctx))
+            model="maxout-adv", **how, **attack_params(ctx))
     for name, paper in (("maxout-sign-noise", (0.862, 0.973)),
                         ("maxout-uniform-noise", (0.904, 0.978))):
         _, adv, _ = attacked(ctx, name)

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from . import beyond_fgsm, big_maxout, experiments, lecture
+from . import adv_grad_variant, beyond_fgsm, big_maxout, experiments, lecture
 
 # The models each experiment reads (checked against the experiments by a test).
 NEEDS = {
@@ -39,9 +39,10 @@ NEEDS = {
     "subspace": ("maxout",),
     "big_maxout": ("maxout1600", "maxout1600-adv"),
     "one_step_defence": ("maxout", "maxout-adv"),
+    "adv_grad_eval": ("maxout-adv-eval",),
 }
 RUNS = {f.__name__: f for f in experiments.EXPERIMENTS + big_maxout.BIG_MAXOUT
-        + lecture.BENCHMARKS + beyond_fgsm.BEYOND_FGSM}
+        + lecture.BENCHMARKS + beyond_fgsm.BEYOND_FGSM + adv_grad_variant.ADV_GRAD_VARIANT}
 
 
 def needs(name, profile):
@@ -51,8 +52,10 @@ def needs(name, profile):
 
 
 def available(profile):
-    """The profile's experiments: the 1600-unit rows only where it trains those models."""
-    return [n for n in RUNS if n != "big_maxout" or profile["big_maxout"]]
+    """The profile's experiments: the 1600-unit rows only where it trains those models,
+    the eval-gradient variant only where adversarial training uses another mode."""
+    return [n for n in RUNS if (n != "big_maxout" or profile["big_maxout"])
+            and (n != "adv_grad_eval" or profile["adv_grad"] != "eval")]
 
 
 def select(only=None, skip=None, profile=None):
@@ -67,8 +70,9 @@ def select(only=None, skip=None, profile=None):
     missing = sorted(set(only or ()) - set(names))
     if missing:
         raise ValueError(f"--only names {', '.join(missing)}, which the {profile['name']} "
-                         f"profile does not run (the 1600-unit models are trained only by "
-                         f"the paper profile).")
+                         f"profile does not run (the 1600-unit models and the eval-gradient "
+                         f"variant of adversarial training are trained only by the paper "
+                         f"profile).")
     chosen = [n for n in names if (not only or n in only) and n not in (skip or ())]
     if not chosen:
         raise ValueError("--only and --skip leave no experiment to run.")

@@ -42,7 +42,8 @@ def default_profile(log=STDERR):
 def model_names(profile):
     members = set(ensemble_members(profile))
     return [n for n in MODELS if (profile["big_maxout"] or not n.startswith("maxout1600"))
-            and (not n.startswith("maxout-member") or n in members)]
+            and (not n.startswith("maxout-member") or n in members)
+            and (n != "maxout-adv-eval" or profile["adv_grad"] != "eval")]
 
 
 def machine():

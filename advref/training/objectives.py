@@ -9,14 +9,25 @@ Adversarial training (paper section 6):
 x_adv is made afresh for every minibatch against the current parameters and is
 a constant: no gradient flows through sign(), so
     grad_theta J~ = alpha * grad_theta J(x) + (1 - alpha) * grad_theta J(x_adv).
-Choices: the attack's input gradient is taken in evaluation mode (no dropout,
-model.loss_grad), the paper's "current model"; the two loss terms are then
-evaluated in training mode, each with its own independently drawn dropout mask
-(the clean half first). alpha = 1 is exactly clean training: nothing else is
-drawn or computed. At alpha = 1/2 (the paper's value) the objective is the mean
-loss over the stacked batch [x; x_adv], so one forward and backward of 2n rows
-computes it (bigger matrix products, the parameter gradients summed by the
-products themselves); other alphas take two passes.
+How x_adv's gradient is taken is a choice, `grad`:
+    "eval"   grad_x J(theta, x, y) in evaluation mode (no dropout, model.loss_grad):
+             the model a test-time attacker sees;
+    "train"  grad_x J_train(theta, x, y; m), the training-mode loss under a dropout
+             mask m drawn for this gradient alone (before the terms' own masks):
+                 x_adv = clip(x + eps * sign(grad_x J_train(x; m)))
+             For the feedforward nets d_x = du_0 * m_0 (models.feedforward), so
+             inputs that m_0 drops get a zero gradient and sign 0: x_adv leaves
+             them unchanged. This is what differentiating the cost being trained
+             gives when that cost has dropout (a Theano/pylearn2 J(theta, x +
+             eps sign(grad_x J))): the reproduction's hypothesis of how the paper
+             made x_adv (docs/results-paper.md).
+Either way the two loss terms are then evaluated in training mode, each with its
+own independently drawn dropout mask (the clean half first). alpha = 1 is exactly
+clean training: nothing else is drawn or computed. At alpha = 1/2 (the paper's
+value) the objective is the mean loss over the stacked batch [x; x_adv], so one
+forward and backward of 2n rows computes it (bigger matrix products, the
+parameter gradients summed by the products themselves); other alphas take two
+passes.
 
 Noise controls: the same mixture with x' = x + random signs (+-eps) or
 x' = x + U(-eps, eps), in place of x_adv (advref.noise).
@@ -27,10 +38,12 @@ anything (the continue rule of advref.training.second_stage stops on it).
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from advref._validation import check_clip, check_eps, check_norm, check_number
-from advref.attacks.fast_gradient import fgsm
+from advref.attacks.fast_gradient import attack_arguments, fgsm, step_along
 from advref.attacks.noise import random_sign, random_uniform
 
 
@@ -100,21 +113,55 @@ def mixed_objective(perturb, alpha):
     return objective
 
 
-def adversarial(eps=0.25, alpha=0.5, *, norm=np.inf, clip=(0.0, 1.0)):
-    """The adversarial training objective (module docstring)."""
+ADV_GRADS = ("eval", "train")
+
+
+def check_adv_grad(grad):
+    if not isinstance(grad, str) or grad not in ADV_GRADS:
+        raise ValueError(f"grad (how x_adv's gradient is taken) must be one of "
+                         f"{', '.join(ADV_GRADS)}, got {grad!r} instead.")
+    return grad
+
+
+def training_mode_fgsm(model, x, y, rng, eps, norm, clip):
+    """x_adv from the training-mode loss under its own dropout mask (grad="train")."""
+    try:
+        parameters = inspect.signature(model.loss_grad).parameters
+    except (TypeError, ValueError):
+        parameters = {}
+    if "train" not in parameters and not any(p.kind is p.VAR_KEYWORD
+                                             for p in parameters.values()):
+        raise TypeError(f"adversarial(grad='train') needs model.loss_grad(x, y, train=True, "
+                        f"rng=rng), got a {type(model).__name__} whose loss_grad takes no "
+                        "train argument instead.")
+    x, eps, clip, y = attack_arguments(model, x, eps, y, False, clip, "adversarial training")
+    _, grad = model.loss_grad(x, y, train=True, rng=rng)
+    return step_along(x, grad, eps, norm, clip=clip)
+
+
+def adversarial(eps=0.25, alpha=0.5, *, norm=np.inf, clip=(0.0, 1.0), grad="eval"):
+    """The adversarial training objective (module docstring); `grad` says how x_adv's
+    input gradient is taken: "eval" (no dropout) or "train" (its own dropout mask)."""
     eps, norm, clip = check_eps(eps), check_norm(norm), check_clip(clip)
+    if check_adv_grad(grad) == "train":
+        return mixed_objective(lambda model, x, y, rng: training_mode_fgsm(
+            model, x, y, rng, eps, norm, clip), alpha)
     return mixed_objective(lambda model, x, y, rng: fgsm(model, x, eps, y=y, norm=norm,
                                                          clip=clip), alpha)
 
 
-def objective_named(kind, *, eps=0.25, alpha=0.5, clip=(0.0, 1.0)):
+def objective_named(kind, *, eps=0.25, alpha=0.5, clip=(0.0, 1.0), adv_grad="eval"):
     """The training objective called `kind`: None or "clean" (None: the trainer's
     clean default), "adversarial", "noise-sign" or "noise-uniform". The one
-    registry that the command line and the reproduce cache both use."""
+    registry that the command line and the reproduce cache both use. `adv_grad`
+    is adversarial training's `grad`; other kinds accept only its default."""
+    if check_adv_grad(adv_grad) != "eval" and kind != "adversarial":
+        raise ValueError(f"adv_grad chooses how adversarial training makes x_adv, got "
+                         f"adv_grad={adv_grad!r} with objective {kind!r} instead.")
     if kind in (None, "clean"):
         return None
     if kind == "adversarial":
-        return adversarial(eps=eps, alpha=alpha, clip=clip)
+        return adversarial(eps=eps, alpha=alpha, clip=clip, grad=adv_grad)
     if kind in ("noise-sign", "noise-uniform"):
         return noise(kind.split("-")[1], eps=eps, alpha=alpha, clip=clip)
     raise ValueError(f"objective must be one of clean, adversarial, noise-sign, "
