@@ -71,6 +71,20 @@ def test_minimal(trained, capsys):
         assert e["success"] is False or (e["reached"] == 1 and e["l2"] >= 0)
 
 
+def test_minimal_as_the_readme_writes_it_uses_its_default_n(trained, capsys):
+    """`advref minimal M.npz`, with no --n, searches the first 20 test images (its
+    documented default), as the library does on those images."""
+    out = run_json(capsys, ["minimal", str(trained["softmax"])])
+    assert out["n"] == 20 and len(out["examples"]) == 20
+    model = models.load(trained["softmax"])
+    d = load_mnist_sample(dtype=model.dtype)
+    lib = minimal_perturbation(model, d.x_test[:20], y=d.y_test[:20], clip=(0.0, 1.0))
+    assert [e["success"] for e in out["examples"]] == [r.success for r in lib]
+    assert "(default: 20)" in subprocess.run(
+        [sys.executable, "-m", "advref", "minimal", "--help"], capture_output=True,
+        text=True).stdout.replace("\n", " ")
+
+
 def test_minimal_batched_and_one_at_a_time_are_the_librarys(trained, capsys):
     """The CLI's two modes are the library's two modes on the same images."""
     model = models.load(trained["softmax"])

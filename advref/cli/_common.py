@@ -22,7 +22,8 @@ def load_model(path):
 def add_data_arguments(p, n_default=None, what="test"):
     p.add_argument("--data", choices=DATA_CHOICES,
                    help=f"{what} data (default: what the model was trained on)")
-    p.add_argument("--n", type=int, help=f"use the first N {what} examples (default: "
+    p.add_argument("--n", type=int, default=n_default,
+                   help=f"use the first N {what} examples (default: "
                    f"{'all' if n_default is None else n_default})")
     p.add_argument("--seed", type=int, default=0, help="seed for any random draw")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")

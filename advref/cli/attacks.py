@@ -147,8 +147,6 @@ def method_settings(args):
 
 def run_minimal(args):
     model, desc = load_model(args.model_file)
-    if args.n is None:
-        args.n = args.n_default
     x, y, data = test_data(args, model, desc)
     batch = None if args.one_at_a_time else args.batch
     results = minimal_perturbation(model, x, target=args.target, y=y, clip=CLIP, batch=batch)
