@@ -4,7 +4,19 @@ What the paper does WITH a model: attacks, measurements, training. Everything
 here relies on the model protocol (models.base), so a user's own model with
 `loss_grad`, `predict` and `predict_proba` plugs in unchanged. SciPy is
 imported only by minimal_perturbation, when it runs.
+
+The models and the data loaders are the subpackages advref.models and
+advref.data_loaders, so advref claims no import name but its own and works inside
+a project that has its own `models` or `data_loaders`. The repository keeps them
+at its top level (models/, data_loaders/); the installed distribution maps them
+into advref (setup.cfg, package_dir), and a source checkout finds them beside
+this folder through the search path below.
 """
+
+import os as _os
+
+if not _os.path.isdir(_os.path.join(__path__[0], "models")):     # a source checkout
+    __path__.append(_os.path.dirname(__path__[0]))
 
 from advref.analysis.geometry import adversarial_subspace, cross_section, fgsm_plane, logit_path
 from advref.analysis.metrics import error_rate, evaluate

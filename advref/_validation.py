@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from models.validation import (  # noqa: F401  (re-exported: one place for advref's checks)
+from advref.models.validation import (  # noqa: F401  (re-exported: one place for advref's checks)
     FLOAT_DTYPES,
     as_generator,
     check_number,

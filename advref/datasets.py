@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from data_loaders import binary_subset, find_mnist, load_mnist, load_mnist_sample
+from advref.data_loaders import binary_subset, find_mnist, load_mnist, load_mnist_sample
 
 DATA_CHOICES = ("mnist", "sample", "binary37", "binary37-sample")
 

@@ -14,7 +14,7 @@ import time
 
 STEP = """
 import time, numpy as np
-from models import MaxoutMLP
+from advref.models import MaxoutMLP
 from advref.training.sgd import sgd_step
 rng = np.random.default_rng(0)
 x = rng.random((100, 784), dtype=np.float32); y = rng.integers(0, 10, 100)

@@ -10,8 +10,7 @@ import time
 import tracemalloc
 
 import numpy as np
-
-from data_loaders import load_mnist
+from advref.data_loaders import load_mnist
 
 
 def measure(dtype):

@@ -31,7 +31,7 @@ def stratified_indices(y, per_class, rng) -> np.ndarray:
 
 
 def sample_path():
-    return resources.files("data_loaders").joinpath(SAMPLE_FILE)
+    return resources.files(__package__).joinpath(SAMPLE_FILE)
 
 
 def sample_available() -> bool:

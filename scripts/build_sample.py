@@ -12,10 +12,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
-from data_loaders.files import atomic_write_bytes
-from data_loaders.mnist import load_mnist
-from data_loaders.sample import (
+from advref.data_loaders.files import atomic_write_bytes
+from advref.data_loaders.mnist import load_mnist
+from advref.data_loaders.sample import (
     SAMPLE_FILE,
     SAMPLE_SEED,
     TEST_PER_CLASS,

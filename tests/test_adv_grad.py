@@ -2,13 +2,13 @@
 
 import numpy as np
 import pytest
+from advref.models import MLP, MaxoutMLP, SoftmaxRegression
+from advref.models.dropout import bernoulli_keep
 
 from advref.attacks.fast_gradient import fgsm
 from advref.tools.gradient_audit import compare, numeric_gradient
 from advref.training.objectives import adversarial, objective_named, training_mode_fgsm
 from advref.training.sgd import train
-from models import MLP, MaxoutMLP, SoftmaxRegression
-from models.dropout import bernoulli_keep
 
 
 def tiny_maxout(dtype=np.float64):

@@ -9,12 +9,12 @@ must end on FGSM's corner x + eps * sign, the closed form of the linear view.
 
 import numpy as np
 import pytest
+from advref.models import MLP, SoftmaxRegression
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advref.attacks.fast_gradient import fgsm
 from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
-from models import MLP, SoftmaxRegression
 
 
 class Bowl:

@@ -66,7 +66,8 @@ def test_numpy_blas_threads_reads_the_count_the_process_was_given(threads, tmp_p
 @pytest.mark.parametrize("threads", [1, 2])
 def test_each_trained_model_records_the_blas_thread_count(threads, tmp_path):
     """advref reproduce and advref train save the count their process trained with."""
-    code = ("import models; from advref.cli.parser import main; from pathlib import Path;"
+    code = ("from advref import models; from advref.cli.parser import main;"
+            "from pathlib import Path;"
             "assert main(['reproduce', '--profile', 'sample', '--out', 'r', '--train',"
             " 'softmax']) == 0;"
             "assert main(['train', 'softmax', '--data', 'sample', '--epochs', '2',"

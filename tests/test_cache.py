@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
+from advref.models import ModelFileError
 
-import models
+from advref import models
 from advref.reproduce.cache import CacheError, ModelCache
 from advref.reproduce.context import Data
 from advref.reproduce.profiles import get_profile
-from models import ModelFileError
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-import models
+from advref import models
 from advref.cli.parser import main
 
 

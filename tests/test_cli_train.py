@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-import models
+from advref import models
 from advref.cli.parser import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -153,6 +153,8 @@ def test_no_clip_trains_monitors_and_reports_fgsm_outside_the_box(tmp_path, caps
     `train` with adversarial(clip=None) and adversarial_error(clip=None) on the same split
     and recipe settings gives the CLI's parameters bit for bit; the reported FGSM error is
     recomputed from the saved model with clip=None; and the clipped run differs."""
+    from advref.data_loaders import train_valid_split
+
     from advref.analysis.metrics import error_rate
     from advref.attacks.fast_gradient import fgsm
     from advref.datasets import load_data
@@ -160,7 +162,6 @@ def test_no_clip_trains_monitors_and_reports_fgsm_outside_the_box(tmp_path, caps
     from advref.training.objectives import adversarial
     from advref.training.recipes import build_model, get_recipe
     from advref.training.sgd import train
-    from data_loaders import train_valid_split
 
     argv = ["train", "softmax", "--data", "sample", "--epochs", "3", "--adversarial",
             "--monitor", "adversarial", "--json"]
@@ -217,11 +218,12 @@ def test_adv_grad_train_is_the_library_objective_and_is_recorded(tmp_path, capsy
     """--adv-grad train trains exactly as adversarial(grad="train") on the same split;
     it is recorded in the model file, its checkpoint key differs from eval's, and
     without --adversarial it is refused before any data are loaded."""
+    from advref.data_loaders import train_valid_split
+
     from advref.datasets import load_data
     from advref.training.objectives import adversarial
     from advref.training.recipes import build_model, get_recipe
     from advref.training.sgd import train
-    from data_loaders import train_valid_split
 
     argv = ["train", "maxout", "--data", "sample", "--epochs", "2", "--adversarial",
             "--no-clip", "--json"]

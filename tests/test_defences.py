@@ -3,6 +3,7 @@
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from advref.models import MLP, LogisticRegression, SoftmaxRegression
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -17,7 +18,6 @@ from advref.training.virtual_adversarial import (
     vat_penalty,
     virtual_adversarial_perturbation,
 )
-from models import MLP, LogisticRegression, SoftmaxRegression
 
 small = st.floats(-2, 2, allow_nan=False)
 
@@ -230,7 +230,7 @@ def test_vat_with_four_labels_beats_supervised_training():
 
 
 def test_vat_refuses_non_softmax_models():
-    from models import RBFNetwork
+    from advref.models import RBFNetwork
 
     with pytest.raises(ValueError, match="VAT needs softmax scores"):
         virtual_adversarial_perturbation(RBFNetwork(3, 2), np.zeros((1, 3)), eps=0.1)

@@ -2,9 +2,8 @@
 
 import numpy as np
 import pytest
-
-from models import MaxoutMLP
-from models.dropout import bernoulli_keep, random_bits
+from advref.models import MaxoutMLP
+from advref.models.dropout import bernoulli_keep, random_bits
 
 
 class FixedBits:

@@ -9,9 +9,8 @@ import math
 
 import numpy as np
 import pytest
-
-from models import MaxoutMLP
-from models.dropout import bernoulli_keep
+from advref.models import MaxoutMLP
+from advref.models.dropout import bernoulli_keep
 
 
 def keep_by_hand(gen, size, p):

@@ -7,6 +7,7 @@ follow "NAME must ..., got X instead." (advref/_validation.py).
 
 import numpy as np
 import pytest
+from advref.models import SoftmaxRegression
 
 from advref.analysis.geometry import adversarial_subspace, cross_section, logit_path
 from advref.analysis.metrics import error_rate, evaluate
@@ -16,7 +17,6 @@ from advref.attacks.noise import random_sign, random_uniform
 from advref.attacks.rubbish import rubbish_report, rubbish_samples
 from advref.training.monitors import resolve_monitor
 from advref.training.objectives import noise, objective_named
-from models import SoftmaxRegression
 
 X = np.full((2, 3), 0.5)
 Y = np.array([0, 1])
@@ -137,9 +137,10 @@ def test_logit_path_refuses_non_finite_directions_and_steps():
 
 
 def test_whole_messages_of_refusals_that_explain_a_rule():
+    from advref.models import MaxoutMLP, RBFNetwork
+    from advref.models.ensemble import Ensemble
+
     from advref.training.virtual_adversarial import virtual_adversarial_perturbation
-    from models import MaxoutMLP, RBFNetwork
-    from models.ensemble import Ensemble
 
     cases = [
         (lambda: MaxoutMLP(3, 2, units=(2,), output="rbf"),

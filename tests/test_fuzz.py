@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import advref
-import models
+from advref import models
 from advref.cli.parser import main
 from advref.training import adversarial, noise, train, vat
 

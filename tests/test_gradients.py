@@ -1,14 +1,14 @@
 """Finite-difference checks of every parameter and input gradient of every model,
-over hypothesis-drawn shapes, in float64 (advref.gradcheck)."""
+over hypothesis-drawn shapes, in float64 (advref.tools.gradient_audit)."""
 
 import numpy as np
 import pytest
+from advref.models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from advref.cli.gradcheck import SUITE, audit
 from advref.tools.gradient_audit import check_model, draw_instance, randomize_params
-from models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 
 dims = st.integers(1, 6)
 classes = st.integers(2, 4)
@@ -99,7 +99,7 @@ def test_checker_rejects_all_zero_gradients():
 
 
 def test_ensemble_loss_and_input_gradient_against_finite_differences():
-    import models
+    from advref import models
     from advref.tools.gradient_audit import numeric_gradient
 
     rng = np.random.default_rng(3)

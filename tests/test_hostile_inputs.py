@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from advref.models import LogisticRegression, MaxoutMLP, SoftmaxRegression
 
 from advref import evaluate, minimal_perturbation, rubbish_samples, transfer
 from advref.training import adversarial_logistic_loss, train
-from models import LogisticRegression, MaxoutMLP, SoftmaxRegression
 
 
 @pytest.fixture

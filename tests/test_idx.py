@@ -3,10 +3,9 @@ import gzip
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from advref.data_loaders import DataError, parse_idx, read_idx, write_idx
 from hypothesis import given
 from hypothesis import strategies as st
-
-from data_loaders import DataError, parse_idx, read_idx, write_idx
 
 DTYPES = ["u1", "i1", ">i2", "<i2", "i4", "f4", "f8"]
 
@@ -85,7 +84,7 @@ def test_gzip_bomb_is_refused_within_a_bounded_amount_of_memory(tmp_path):
     import gzip
     import tracemalloc
 
-    from data_loaders.mnist_files import SIZES, verified_bytes
+    from advref.data_loaders.mnist_files import SIZES, verified_bytes
 
     # 200 MB of zeros compresses to about 200 KB; as train-labels (60,008 bytes
     # expected) it must be refused after at most about one chunk of output

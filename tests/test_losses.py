@@ -4,8 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-
-from models.outputs import OUTPUTS, sigmoid, softplus
+from advref.models.outputs import OUTPUTS, sigmoid, softplus
 
 softmax_out, sigmoid_out, rbf_out = OUTPUTS["softmax"], OUTPUTS["sigmoid"], OUTPUTS["rbf"]
 
@@ -71,7 +70,7 @@ def test_stable_primitives():
 def test_independent_sigmoid_loss_at_a_hand_computed_point():
     import math
 
-    from models.outputs import OUTPUTS
+    from advref.models.outputs import OUTPUTS
 
     out = OUTPUTS["sigmoid-ovr"]
     z = np.array([[2.0, -1.0, 0.0]])

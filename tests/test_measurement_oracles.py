@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
+from advref.models import LogisticRegression, SoftmaxRegression
 
 from advref.analysis.geometry import (
     adversarial_subspace,
@@ -24,7 +25,6 @@ from advref.training.max_norm import limit_column_norms
 from advref.training.momentum import block_rows, momentum_update
 from advref.training.monitors import resolve_monitor
 from advref.training.objectives import noise, objective_named, objective_value
-from models import LogisticRegression, SoftmaxRegression
 
 
 class FixedProba:
@@ -276,8 +276,9 @@ def test_objective_value_by_hand_for_models_with_and_without_mean_loss():
 
 def test_objective_value_passes_the_generator_to_a_plain_objective():
     """An objective without .value: its value is objective(...)[0] with the same draws."""
+    from advref.models import MaxoutMLP
+
     from advref.training.objectives import objective_value
-    from models import MaxoutMLP
 
     model = MaxoutMLP(3, 2, units=(4,), pieces=2, irange=0.5, rng=0)
     x = np.random.default_rng(1).random((5, 3))
@@ -452,8 +453,9 @@ def test_transfer_to_a_target_that_only_has_predict_proba_for_its_class_count():
 
 
 def test_random_completions_default_to_seed_0():
+    from advref.models import MaxoutMLP
+
     from advref.training.virtual_adversarial import virtual_adversarial_perturbation
-    from models import MaxoutMLP
 
     model = MaxoutMLP(6, 3, units=(8,), pieces=2, irange=1.0, rng=3)
     x = np.random.default_rng(0).random((5, 6))

@@ -6,8 +6,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-
-from data_loaders import (
+from advref.data_loaders import (
     DataError,
     binary_subset,
     candidate_dirs,
@@ -15,9 +14,9 @@ from data_loaders import (
     load_mnist_sample,
     train_valid_split,
 )
-from data_loaders.download import download_mnist
-from data_loaders.mnist import FILES
-from data_loaders.sample import TEST_PER_CLASS, TRAIN_PER_CLASS
+from advref.data_loaders.download import download_mnist
+from advref.data_loaders.mnist import FILES
+from advref.data_loaders.sample import TEST_PER_CLASS, TRAIN_PER_CLASS
 
 
 @pytest.mark.mnist
@@ -153,7 +152,7 @@ def test_sample_is_stratified_and_shaped_like_mnist():
 
 @pytest.mark.mnist
 def test_sample_matches_full_files(mnist):
-    from data_loaders.sample import load_sample_arrays
+    from advref.data_loaders.sample import load_sample_arrays
 
     a = load_sample_arrays()
     s = load_mnist_sample()

@@ -10,8 +10,14 @@ import math
 
 import numpy as np
 import pytest
-
-from models import MLP, Ensemble, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
+from advref.models import (
+    MLP,
+    Ensemble,
+    LogisticRegression,
+    MaxoutMLP,
+    RBFNetwork,
+    SoftmaxRegression,
+)
 
 RECIPE_MAXOUT = {"n_features": 784, "n_classes": 10, "units": [240, 240], "pieces": 5,
                  "include_probs": [0.8, 0.5, 0.5], "scales": [1.0, 2.0, 2.0],
@@ -234,7 +240,7 @@ def test_mlp_dropout_arguments_and_default_seed():
 def test_kink_distance_over_every_hidden_layer_with_the_training_masks():
     """ReLU 2 -> 3 -> 3 -> 2: the smallest |pre-activation| of both hidden layers,
     with the input dropped out by the generator's mask in training mode."""
-    from models.dropout import bernoulli_keep
+    from advref.models.dropout import bernoulli_keep
 
     m = MLP(2, 2, hidden=(3, 3), include_probs=(0.5, 1.0, 1.0), scales=(2.0, 1.0, 1.0), rng=1)
     x = np.array([[0.3, -0.7], [1.1, 0.4]])

@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
+from advref.models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 
 D, K, N = 6, 3, 5
 
@@ -94,7 +93,7 @@ def test_dropout_only_with_train_and_rng():
        dtype=st.sampled_from([np.float32, np.float64]))
 def test_fast_maxout_agrees_with_the_reference_form(n, units, pieces, levels, seed, dtype):
     """Few distinct values (levels) make ties common, so the first-winner path runs too."""
-    from models.activations import Maxout, maxout_backward_reference, maxout_reference
+    from advref.models.activations import Maxout, maxout_backward_reference, maxout_reference
 
     rng = np.random.default_rng(seed)
     z = rng.integers(0, levels, (n, pieces * units)).astype(dtype)
@@ -167,7 +166,7 @@ def test_bad_constructor_arguments():
 
 
 def test_maxout_is_piece_major_and_every_kind_of_tie_goes_to_the_first_piece():
-    from models.activations import Maxout
+    from advref.models.activations import Maxout
 
     act = Maxout(3)
     # Two units, three pieces, column r*2 + j is piece r of unit j. Per row, the

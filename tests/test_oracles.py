@@ -5,6 +5,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from advref.models import SoftmaxRegression
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,7 +13,6 @@ from advref import cross_section, evaluate, optimize_linear, transfer
 from advref.analysis.geometry import gaas_directions
 from advref.training.monitors import adversarial_error
 from advref.training.objectives import noise
-from models import SoftmaxRegression
 
 
 class Fixed:
@@ -198,7 +198,7 @@ B_DYADIC = Fraction(-1, 8)
 
 
 def logistic_with(w, b):
-    from models import LogisticRegression
+    from advref.models import LogisticRegression
 
     model = LogisticRegression(len(w))
     model.params["W"][:, 0] = [float(v) for v in w]
@@ -284,8 +284,9 @@ def test_transfer_with_a_single_example_wrong_for_both():
 
 
 def test_objective_value_is_the_training_mode_loss_with_the_given_draws():
+    from advref.models import MaxoutMLP
+
     from advref.training.objectives import clean_objective, objective_value
-    from models import MaxoutMLP
 
     rng = np.random.default_rng(0)
     x, y = rng.random((50, 8)), rng.integers(0, 3, 50)
@@ -337,9 +338,10 @@ def test_max_norm_in_float32_matches_a_column_by_column_loop():
 
 @pytest.mark.parametrize("alpha", [0.0, 0.3, 0.5, 1.0])
 def test_adversarial_objective_trains_with_dropout_on_both_terms(alpha):
+    from advref.models import MaxoutMLP
+
     from advref import fgsm
     from advref.training.objectives import adversarial
-    from models import MaxoutMLP
 
     rng = np.random.default_rng(4)
     x, y = rng.random((30, 8)), rng.integers(0, 3, 30)

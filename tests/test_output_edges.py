@@ -9,9 +9,8 @@ import math
 
 import numpy as np
 import pytest
-
-from models.activations import Maxout, ReLU, Tanh, maxout_backward_reference
-from models.outputs import OUTPUTS, log_softmax, softmax
+from advref.models.activations import Maxout, ReLU, Tanh, maxout_backward_reference
+from advref.models.outputs import OUTPUTS, log_softmax, softmax
 
 
 def log_softmax_by_hand(row):

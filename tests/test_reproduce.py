@@ -112,8 +112,7 @@ def test_results_json_is_strict(run):
 def test_the_models_table_lists_each_models_recorded_blas_threads(run):
     """The count itself is checked against the process's OPENBLAS_NUM_THREADS in
     test_blas_threads; here, that the report shows what each model file records."""
-    import models
-
+    from advref import models
     out, result, _, _ = run
     table = (out / "results.md").read_text().split("## Models")[1]
     assert "| model | epochs (best) | seconds | BLAS threads | sha256 |" in table

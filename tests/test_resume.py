@@ -1,5 +1,5 @@
 """Resume inside a model: a run killed at any moment and resumed ends with the
-parameters of an uninterrupted run, bit for bit (advref.checkpoint)."""
+parameters of an uninterrupted run, bit for bit (advref.training.checkpoint)."""
 
 import os
 import signal
@@ -10,12 +10,12 @@ import time
 
 import numpy as np
 import pytest
+from advref.data_loaders import load_mnist_sample, train_valid_split
+from advref.models import MaxoutMLP
 
 from advref.training.checkpoint import CheckpointError
 from advref.training.objectives import adversarial
 from advref.training.sgd import train
-from data_loaders import load_mnist_sample, train_valid_split
-from models import MaxoutMLP
 
 SETTINGS = dict(epochs=4, batch_size=50, lr=0.1, lr_decay=1.0001, momentum=0.5,
                 final_momentum=0.7, momentum_saturate=3, patience=2)

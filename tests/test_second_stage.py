@@ -1,8 +1,10 @@
-"""The two second-stage rules (advref.second_stage), against hand-computed
+"""The two second-stage rules (advref.training.second_stage), against hand-computed
 objectives and schedules."""
 
 import numpy as np
 import pytest
+from advref.data_loaders import gaussian_classes
+from advref.models import SoftmaxRegression
 
 from advref.training.history import History
 from advref.training.objectives import clean_objective, objective_value
@@ -13,8 +15,6 @@ from advref.training.second_stage import (
     train_two_stage,
 )
 from advref.training.sgd import train
-from data_loaders import gaussian_classes
-from models import SoftmaxRegression
 
 
 def mean_cross_entropy(model, x, y):

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
-
-from data_loaders import gaussian_classes
+from advref.data_loaders import gaussian_classes
 
 
 def test_seeded_and_shaped():

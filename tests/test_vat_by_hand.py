@@ -11,9 +11,9 @@ rows (semi-supervised only), then d ~ N(0, I).
 
 import numpy as np
 import pytest
+from advref.models import SoftmaxRegression
 
 from advref.training.virtual_adversarial import vat, virtual_adversarial_perturbation
-from models import SoftmaxRegression
 
 
 def softmax_rows(z):
@@ -121,7 +121,7 @@ def test_bad_vat_arguments_are_named():
 
 def test_the_supervised_term_is_the_training_mode_loss_with_the_objectives_draws():
     """weight 0 leaves the supervised term alone: dropout on, the generator's masks."""
-    from models import MaxoutMLP
+    from advref.models import MaxoutMLP
 
     model = MaxoutMLP(4, 3, units=(5,), pieces=2, irange=0.5, rng=2)
     x = np.random.default_rng(0).random((6, 4))
@@ -148,7 +148,7 @@ def test_default_xi_and_iterations_are_one_millionth_and_one(problem):
 def test_rows_whose_gradient_vanishes_keep_their_own_random_direction():
     """ReLU net with one hidden unit h = relu(x_0 - .5): rows with x_0 < .5 have no
     gradient (they keep their unit random draw), the others move along +-e_0."""
-    from models import MLP
+    from advref.models import MLP
 
     model = MLP(2, 2, hidden=(1,), rng=0)
     model.params["W0"][:] = [[1.0], [0.0]]
@@ -169,6 +169,33 @@ def test_kl_and_unit_rows_at_exact_zeros():
     np.testing.assert_array_equal(dz, [[-0.5, 0.5]])
     np.testing.assert_array_equal(unit_rows(np.array([[0.0, 0.0], [3.0, 4.0]])),
                                   [[0.0, 0.0], [0.6, 0.8]])
+
+
+@pytest.mark.parametrize("size", [1e200, 1e-300])
+def test_vat_direction_is_a_unit_one_at_extreme_gradient_magnitudes(size):
+    """A model whose input gradient is scaled by `size` (overflowing or underflowing
+    v * v) gives the same r as the unscaled model, of norm eps, with no warning."""
+    import warnings
+
+    inner = SoftmaxRegression(4, 3, init_scale=1.0, rng=2)
+
+    class Scaled:
+        output = inner.output
+
+        def forward(self, x, **kw):
+            return inner.forward(x, **kw)
+
+        def backward(self, cache, dz, **kw):
+            grads, d_x = inner.backward(cache, dz, **kw)
+            return grads, d_x * size
+
+    x = np.random.default_rng(1).random((5, 4))
+    plain, _ = virtual_adversarial_perturbation(inner, x, eps=0.5, xi=1e-3, rng=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r, _ = virtual_adversarial_perturbation(Scaled(), x, eps=0.5, xi=1e-3, rng=4)
+    np.testing.assert_allclose(np.linalg.norm(r, axis=1), 0.5, rtol=1e-15)
+    np.testing.assert_allclose(r, plain, rtol=1e-13, atol=1e-16)
 
 
 def test_a_protocol_model_without_an_output_attribute_is_accepted():

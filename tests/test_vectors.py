@@ -94,7 +94,7 @@ def test_iterative_references_follow_the_definition_step_by_step(vectors, mode, 
     projected by np.clip onto [max(x - eps, 0), min(x + eps, 1)] (or the ball alone).
     On logistic regression the gradient's sign never changes, so the path ends on
     FGSM's corner (exact rational arithmetic above); with no gradient it never moves."""
-    import models
+    from advref import models
     from advref.tools.vectors import ITERATIVE
 
     assert ITERATIVE == {"steps": 4, "step_size": EPS / 2}
@@ -146,8 +146,7 @@ def test_an_iterative_method_without_the_ball_projection_fails(vectors):
 
 
 def _rebuilt(vectors, case):
-    import models
-
+    from advref import models
     with np.load(vectors / case["file"]) as npz:
         data = {k: npz[k] for k in npz.files}
     model = models.model_classes()[case["kind"]](**case["config"])
@@ -238,7 +237,7 @@ def test_the_edge_cases_are_what_they_claim(vectors):
 
 
 def test_vat_references_against_a_hand_kl_and_finite_differences(vectors):
-    import models
+    from advref import models
     from advref.tools.gradient_audit import numeric_gradient
 
     with np.load(vectors / "softmax.npz") as npz:

@@ -43,7 +43,7 @@ import numpy as np
 
 from advref._validation import as_generator, check_batch
 from advref.attacks.fast_gradient import attack_arguments
-from models.validation import check_number, check_positive_int
+from advref.models.validation import check_number, check_positive_int
 
 
 def iterative_fgsm(model, x, eps, *, y=None, steps=10, step_size=None, targeted=False,

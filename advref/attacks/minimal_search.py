@@ -18,7 +18,7 @@ with `candidates=k` only for the k wrong classes the model scores highest at x
 (a cheaper rule, recorded in the settings). L-BFGS-B's tolerances default to the
 input's precision (float32 gradients cannot meet float64 tolerances: the line
 search then fails after many evaluations). The search runs with SciPy's BLAS at
-one thread (advref.blas_threads: its idle workers otherwise spin against
+one thread (advref._blas_threads: its idle workers otherwise spin against
 NumPy's, about 10x slower on two cores).
 
 This module is the definition: one example, one target, one solve at a time.

@@ -23,7 +23,7 @@ from advref._validation import (
     require_methods,
 )
 from advref.attacks.fast_gradient import fgsm
-from models.validation import check_float_dtype
+from advref.models.validation import check_float_dtype
 
 SOURCES = ("standard-normal", "gaussian-fit")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import models
 from advref import _json as strict_json
+from advref import models
 from advref.datasets import DATA_CHOICES, default_data, load_data
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from advref import _json as strict_json
-from data_loaders import DataError, candidate_dirs, find_mnist, sample_available
-from data_loaders.download import DEFAULT_MIRRORS, download_mnist
-from data_loaders.mnist import FILES, file_in, verified_bytes
-from data_loaders.sample import sample_path
+from advref.data_loaders import DataError, candidate_dirs, find_mnist, sample_available
+from advref.data_loaders.download import DEFAULT_MIRRORS, download_mnist
+from advref.data_loaders.mnist import FILES, file_in, verified_bytes
+from advref.data_loaders.sample import sample_path
 
 
 def register(sub):

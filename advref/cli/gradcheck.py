@@ -13,8 +13,8 @@ from dataclasses import asdict
 import numpy as np
 
 from advref import _json as strict_json
+from advref.models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 from advref.tools.gradient_audit import ATOL, RTOL, check_model, draw_instance, randomize_params
-from models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 
 D, K, N = 7, 3, 4
 DROPOUT = {"include_probs": (0.8, 0.5, 0.5), "scales": (1.0, 2.0, 2.0)}

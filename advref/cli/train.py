@@ -9,13 +9,15 @@ from pathlib import Path
 
 import numpy as np
 
-import models
 from advref import _json as strict_json
+from advref import models
 from advref._blas_threads import numpy_blas_threads
 from advref.analysis.metrics import error_rate
 from advref.attacks.fast_gradient import fgsm
 from advref.cli.parser import Terminated
 from advref.cli.train_setup import balanced_labels, choose_objective, decay_settings
+from advref.data_loaders import train_valid_split
+from advref.data_loaders.files import check_writable_target
 from advref.datasets import DATA_CHOICES, default_data, load_data
 from advref.reproduce.cache import TRAINING_CODE, array_digest
 from advref.training.monitors import adversarial_error
@@ -24,8 +26,6 @@ from advref.training.recipes import RECIPES, build_model, get_recipe
 from advref.training.second_stage import RULES, train_two_stage
 from advref.training.sgd import train
 from advref.training.virtual_adversarial import vat
-from data_loaders import train_valid_split
-from data_loaders.files import check_writable_target
 
 SAMPLE_IRANGE = 0.05            # as the sample profile (advref.reproduce.profiles)
 
@@ -36,7 +36,8 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 def register(sub):
     p = sub.add_parser("train", help="train a model recipe and save it",
-                       description="Train a named recipe (advref.recipes), optionally with a "
+                       description="Train a named recipe (advref.training.recipes), "
+                                   "optionally with a "
                                    "defence; print the final train/valid/test error, the FGSM "
                                    "error and the time, and save the model.")
     p.add_argument("model", choices=sorted(RECIPES), metavar="MODEL",
@@ -84,7 +85,8 @@ def register(sub):
     d.add_argument("--labels", type=int, help="keep only this many labelled training "
                    "examples (balanced); with --vat the rest are used unlabelled")
     d.add_argument("--stage2", action="store_true", help="after early stopping, a second "
-                   "stage on train + validation, by the recipe's rule (advref.second_stage)")
+                   "stage on train + validation, by the recipe's rule "
+                   "(advref.training.second_stage)")
     d.add_argument("--stage2-rule", choices=RULES, help="override the recipe's second-stage "
                    "rule: continue from the best model until the validation objective reaches "
                    "the training objective, or retrain for the chosen number of epochs")

@@ -11,7 +11,7 @@ thread count, which orders float32 sums and so changes the parameters' last
 bits: each trained model records the count of the process that finished it
 (`blas_threads`, None where it cannot be read), and the results list it.
 
-Training checkpoints into the same folder (advref.checkpoint), so a killed
+Training checkpoints into the same folder (advref.training.checkpoint), so a killed
 run resumes inside a model: NAME-KEY.stage1.ckpt.npz, then, for two-stage
 recipes, the finished stage 1 as NAME-KEY.stage1.npz and stage 2's
 NAME-KEY.stage2.ckpt.npz. Every file carries the full key and is checked
@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-import models
+from advref import models
 from advref._blas_threads import numpy_blas_threads
+from advref.data_loaders.console import STDERR
 from advref.reproduce.profiles import MODELS
 from advref.training.history import History
 from advref.training.monitors import adversarial_error
@@ -36,7 +37,6 @@ from advref.training.objectives import objective_named
 from advref.training.recipes import build_model, get_recipe
 from advref.training.second_stage import continue_training, retrain
 from advref.training.sgd import train
-from data_loaders.console import STDERR
 
 # 1: first release; 2: piece-major maxout columns and bit-draw dropout masks.
 TRAINING_CODE = 2

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data_loaders.files import atomic_write_bytes, check_regular_file
+from advref.data_loaders.files import atomic_write_bytes, check_regular_file
 
 
 class ChunkError(ValueError):

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from advref.data_loaders import train_valid_split
 from advref.datasets import load_data
 from advref.reproduce.cache import array_digest
-from data_loaders import train_valid_split
 
 
 @dataclass

@@ -15,7 +15,7 @@ from advref.analysis.transferability import transfer
 from advref.attacks.fast_gradient import fgsm
 from advref.attacks.noise import random_sign
 from advref.attacks.rubbish import rubbish_report, rubbish_samples
-from models import Ensemble
+from advref.models import Ensemble
 
 EPS = 0.25
 ATTACK = {"eps": EPS, "norm": "inf", "clip": [0.0, 1.0], "labels": "true"}

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-import models
+from advref import models
 from advref.analysis.geometry import adversarial_subspace
 from advref.attacks.minimal import minimal_perturbation
 from advref.attacks.rubbish import rubbish_report, rubbish_samples

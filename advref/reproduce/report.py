@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from advref import _json as strict_json
-from data_loaders.files import atomic_write_bytes
+from advref.data_loaders.files import atomic_write_bytes
 
 
 def fmt(value, unit):

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from advref.data_loaders import find_mnist
+from advref.data_loaders.console import STDERR
 from advref.reproduce import figures, report
 from advref.reproduce.cache import ModelCache
 from advref.reproduce.context import Context, Data
 from advref.reproduce.experiments import ensemble_members
 from advref.reproduce.jobs import RUNS, available, models_for, select
 from advref.reproduce.profiles import MODELS, get_profile
-from data_loaders import find_mnist
-from data_loaders.console import STDERR
 
 
 class Interrupted(RuntimeError):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-import models
+from advref import models
 from advref.attacks.fast_gradient import fgsm
 from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
 from advref.attacks.minimal import linear_minimal_perturbation

@@ -86,9 +86,9 @@ def paired_median(fn, reference, rounds=7, min_time=0.25):
 def tasks(dtype, batch):
     """{task: zero-argument function doing one batch of it} for a fresh maxout model."""
     from advref.attacks.fast_gradient import fgsm
+    from advref.models import MaxoutMLP
     from advref.training.objectives import adversarial
     from advref.training.sgd import sgd_step
-    from models import MaxoutMLP
 
     rng = np.random.default_rng(0)
     model = MaxoutMLP(rng=0, dtype=dtype)

@@ -41,13 +41,13 @@ from pathlib import Path
 
 import numpy as np
 
-import models
+from advref import models
 from advref.attacks.fast_gradient import fgsm
 from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
 from advref.attacks.minimal import linear_minimal_perturbation
+from advref.data_loaders.files import atomic_write_bytes
 from advref.training.closed_form_logistic import adversarial_logistic_loss
 from advref.training.virtual_adversarial import kl_from_scores, vat_penalty
-from data_loaders.files import atomic_write_bytes
 
 FORMAT, VERSION = "advref-vectors", 1
 EPS = 0.125

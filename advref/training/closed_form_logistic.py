@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from advref._validation import check_eps
-from models.outputs import sigmoid, softplus
+from advref.models.outputs import sigmoid, softplus
 
 
 def adversarial_logistic_loss(model, x, y, eps):

@@ -30,7 +30,7 @@ parameter gradients summed by the products themselves); other alphas take two
 passes.
 
 Noise controls: the same mixture with x' = x + random signs (+-eps) or
-x' = x + U(-eps, eps), in place of x_adv (advref.noise).
+x' = x + U(-eps, eps), in place of x_adv (advref.attacks.noise).
 
 `objective_value` measures an objective's value on data without updating
 anything (the continue rule of advref.training.second_stage stops on it).

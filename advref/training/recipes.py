@@ -4,9 +4,9 @@
 baseline); the others are this project's choices for models the paper trains
 but does not specify. Each recipe is a dict:
     {"model": {"class": ..., constructor arguments},
-     "train": {keyword arguments of advref.train.train},
+     "train": {keyword arguments of advref.training.sgd.train},
      "n_valid": validation examples held out of the end of the training set,
-     "second_stage": the rule of a second stage on all the data (advref.second_stage)}
+     "second_stage": the rule of a second stage on all the data (advref.training.second_stage)}
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def maxout_mnist_pi(units=240, output="softmax"):
                   "momentum_start": 1, "momentum_saturate": 250, "patience": 100},
         "n_valid": 10_000,
         # the 240-unit recipe continues (mnist_pi_continued.yaml); the paper's
-        # 1600-unit models are retrained on all 60k (advref.second_stage)
+        # 1600-unit models are retrained on all 60k (advref.training.second_stage)
         "second_stage": "continue" if units == 240 else "retrain",
     }
 
@@ -85,7 +85,7 @@ def get_recipe(name):
 
 def build_model(spec, n_features, n_classes, *, rng=0, dtype=np.float64, x=None, y=None):
     """A model from a recipe's "model" entry; data-driven inits use (x, y)."""
-    from models import model_classes
+    from advref.models import model_classes
 
     spec = dict(spec)
     cls = model_classes()[spec.pop("class")]

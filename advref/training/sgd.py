@@ -18,9 +18,9 @@ a function (model, x, y) -> error. With `patience`, training stops after that
 many epochs without a strictly lower one, and the best parameters are
 restored. Same seed, same data: bit-identical parameters.
 
-Checkpoints (advref.checkpoint) make a run resumable: killed at any moment and
+Checkpoints (advref.training.checkpoint) make a run resumable: killed at any moment and
 resumed, it ends with bit-identical parameters. The two-stage recipes live in
-advref.second_stage.
+advref.training.second_stage.
 """
 
 from __future__ import annotations
@@ -32,14 +32,14 @@ import numpy as np
 
 from advref._validation import require_methods
 from advref.analysis.metrics import error_rate
+from advref.data_loaders.console import STDERR
+from advref.models.validation import as_generator, check_number, check_positive_int
 from advref.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from advref.training.history import History
 from advref.training.max_norm import limit_column_norms
 from advref.training.momentum import momentum_update
 from advref.training.monitors import resolve_monitor
 from advref.training.objectives import clean_objective
-from data_loaders.console import STDERR
-from models.validation import as_generator, check_number, check_positive_int
 
 TRAIN_MONITOR_SIZE = 10_000
 
@@ -119,7 +119,7 @@ def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0
 
     With `checkpoint` (a path), the whole loop state is saved there atomically
     after every epoch and, within an epoch, after the first batch that ends
-    `checkpoint_seconds` after the last save (advref.checkpoint). With `resume`,
+    `checkpoint_seconds` after the last save (advref.training.checkpoint). With `resume`,
     an existing checkpoint is loaded first (its key must equal `checkpoint_key`)
     and training continues from it bit-identically; without `resume` an existing
     checkpoint is an error, so nothing is overwritten by accident.

@@ -30,7 +30,8 @@ from advref._validation import (
     check_positive_int,
     require_methods,
 )
-from models.outputs import log_softmax, softmax
+from advref.attacks.fast_gradient import linear_step
+from advref.models.outputs import log_softmax, softmax
 
 
 def check_softmax_model(model):
@@ -49,8 +50,10 @@ def kl_from_scores(p, z):
 
 
 def unit_rows(v):
-    length = np.sqrt((v * v).sum(axis=1, keepdims=True))
-    return v / np.where(length > 0, length, 1)
+    """v / ||v||_2 per row (a zero row stays zero): the attacks' L2 step of size 1
+    (advref.attacks.fast_gradient.linear_step), which rescales by max|v| first, so a
+    row of any finite size, subnormal to the largest float, gives a unit direction."""
+    return linear_step(v, 1.0, 2)
 
 
 def virtual_adversarial_perturbation(model, x, *, eps, xi=1e-6, iterations=1, rng=0):
