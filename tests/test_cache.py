@@ -57,7 +57,9 @@ def test_key_changes_with_what_determines_the_parameters(cache):
     c.seed = 0
     paper = ModelCache(c.folder.parent, get_profile("paper"), seed=0, log=None)
     spec = paper.spec("maxout-adv", data)
-    assert spec["variant"]["clip"] is None                 # the paper's formulas clip nowhere
-    assert spec["recipe"]["second_stage"] == "continue"
-    assert paper.spec("maxout1600-adv", data)["recipe"]["second_stage"] == "retrain"
-    assert c.spec("maxout-adv", data)["variant"]["clip"] == [0.0, 1.0]
+    assert spec.variant()["clip"] is None                 # the paper's formulas clip nowhere
+    assert spec.objective.adv_grad == "train" and spec.variant()["adv_grad"] == "train"
+    assert spec.stage2 == spec.recipe.second_stage == "continue"
+    assert paper.spec("maxout1600-adv", data).stage2 == "retrain"
+    assert c.spec("maxout-adv", data).variant()["clip"] == [0.0, 1.0]
+    assert "adv_grad" not in c.spec("maxout-adv", data).variant()     # eval: as before

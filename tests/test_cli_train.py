@@ -158,9 +158,9 @@ def test_no_clip_trains_monitors_and_reports_fgsm_outside_the_box(tmp_path, caps
     from advref.analysis.metrics import error_rate
     from advref.attacks.fast_gradient import fgsm
     from advref.datasets import load_data
+    from advref.fitting.recipes import get_recipe
     from advref.training.monitors import adversarial_error
     from advref.training.objectives import adversarial
-    from advref.training.recipes import build_model, get_recipe
     from advref.training.sgd import train
 
     argv = ["train", "softmax", "--data", "sample", "--epochs", "3", "--adversarial",
@@ -181,11 +181,11 @@ def test_no_clip_trains_monitors_and_reports_fgsm_outside_the_box(tmp_path, caps
     assert result["test_fgsm_error"] != error_rate(model, fgsm(model, x_test, 0.25, y=y_test),
                                                    y_test)
     recipe = get_recipe("softmax")
-    x, y, xv, yv = train_valid_split(x_all, y_all, min(recipe["n_valid"], len(x_all) // 5))
-    oracle = build_model(recipe["model"], x.shape[1], n_classes, rng=0,
+    x, y, xv, yv = train_valid_split(x_all, y_all, min(recipe.n_valid, len(x_all) // 5))
+    oracle = recipe.build(x.shape[1], n_classes, rng=0,
                          dtype=np.dtype("float32"), x=x, y=y)
     history = train(oracle, x, y, x_valid=xv, y_valid=yv, rng=0, log=None,
-                    **dict(recipe["train"], epochs=3, objective=adversarial(0.25, 0.5, clip=None),
+                    **dict(recipe.train, epochs=3, objective=adversarial(0.25, 0.5, clip=None),
                            monitor=adversarial_error(0.25, clip=None)))
     # the validation error early stopping saw is the unclipped adversarial monitor's
     curve = [e["valid_error"] for e in history.epochs]
@@ -221,8 +221,8 @@ def test_adv_grad_train_is_the_library_objective_and_is_recorded(tmp_path, capsy
     from advref.data_loaders import train_valid_split
 
     from advref.datasets import load_data
+    from advref.fitting.recipes import get_recipe
     from advref.training.objectives import adversarial
-    from advref.training.recipes import build_model, get_recipe
     from advref.training.sgd import train
 
     argv = ["train", "maxout", "--data", "sample", "--epochs", "2", "--adversarial",
@@ -234,14 +234,13 @@ def test_adv_grad_train_is_the_library_objective_and_is_recorded(tmp_path, capsy
     assert result["adv_grad"] == extra["adv_grad"] == "train"
     assert result["objective"] == ("adversarial eps 0.25 alpha 0.5, unclipped, x_adv from the "
                                    "training loss (dropout)")
-    recipe = get_recipe("maxout")
-    recipe["model"]["irange"] = 0.05            # --data sample's init, as the CLI says
+    recipe = get_recipe("maxout").with_model(irange=0.05)   # --data sample's init, as said
     x_all, y_all, _, _, n_classes = load_data("sample", np.dtype("float32"))
-    x, y, xv, yv = train_valid_split(x_all, y_all, min(recipe["n_valid"], len(x_all) // 5))
-    oracle = build_model(recipe["model"], x.shape[1], n_classes, rng=0,
+    x, y, xv, yv = train_valid_split(x_all, y_all, min(recipe.n_valid, len(x_all) // 5))
+    oracle = recipe.build(x.shape[1], n_classes, rng=0,
                          dtype=np.dtype("float32"), x=x, y=y)
     train(oracle, x, y, x_valid=xv, y_valid=yv, rng=0, log=None,
-          **dict(recipe["train"], epochs=2,
+          **dict(recipe.train, epochs=2,
                  objective=adversarial(0.25, 0.5, clip=None, grad="train")))
     for k, v in oracle.params.items():
         assert np.array_equal(model.params[k], v), k

@@ -135,3 +135,27 @@ def test_every_module_imports_in_a_fresh_interpreter():
         if proc.returncode:
             failures[name] = proc.stderr.strip().splitlines()[-1]
     assert failures == {}
+
+
+def test_only_the_reproduce_command_imports_reproduce():
+    """`advref train` and the other commands train through advref.fitting, the path
+    the reproduce cache uses too; only `advref reproduce` needs advref.reproduce."""
+    offenders = {n: sorted(m for m in deps if m.startswith("advref.reproduce"))
+                 for n, deps in GRAPH.items()
+                 if n.startswith("advref.cli") and n != "advref.cli.reproduce"}
+    assert {n: d for n, d in offenders.items() if d} == {}
+
+
+PROTOCOL_MODULES = {"advref.models.outputs", "advref.models.validation", "advref.models.base"}
+
+
+def test_training_depends_on_the_model_protocol_only():
+    """advref.training names no concrete model class: the recipes that build them live
+    in advref.fitting, beside the command line and the experiments."""
+    for name, deps in GRAPH.items():
+        if name.startswith("advref.training"):
+            concrete = {m for m in deps if layer(m) == "models"} - PROTOCOL_MODULES
+            assert concrete == set(), name
+    assert "advref.fitting.recipes" in GRAPH["advref.cli.train"]
+    assert "advref.fitting.fit" in GRAPH["advref.reproduce.cache"]
+    assert "advref.fitting.fit" in GRAPH["advref.cli.train"]

@@ -19,13 +19,11 @@ from advref.cli.train_setup import balanced_labels, choose_objective, decay_sett
 from advref.data_loaders import train_valid_split
 from advref.data_loaders.files import check_writable_target
 from advref.datasets import DATA_CHOICES, default_data, load_data
-from advref.reproduce.cache import TRAINING_CODE, array_digest
-from advref.training.monitors import adversarial_error
+from advref.fitting.fit import RunFiles, fit
+from advref.fitting.recipes import RECIPES, get_recipe
+from advref.fitting.spec import Monitor, TrainSpec, array_digest
 from advref.training.objectives import ADV_GRADS
-from advref.training.recipes import RECIPES, build_model, get_recipe
-from advref.training.second_stage import RULES, train_two_stage
-from advref.training.sgd import train
-from advref.training.virtual_adversarial import vat
+from advref.training.second_stage import RULES
 
 SAMPLE_IRANGE = 0.05            # as the sample profile (advref.reproduce.profiles)
 
@@ -36,7 +34,7 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 def register(sub):
     p = sub.add_parser("train", help="train a model recipe and save it",
-                       description="Train a named recipe (advref.training.recipes), "
+                       description="Train a named recipe (advref.fitting.recipes), "
                                    "optionally with a "
                                    "defence; print the final train/valid/test error, the FGSM "
                                    "error and the time, and save the model.")
@@ -93,15 +91,6 @@ def register(sub):
     p.set_defaults(run=run)
 
 
-def checkpoint_key(args, data, digest, settings, objective_name, rule, model_spec):
-    """Everything that determines the trained parameters (a resumed run must match)."""
-    return {"command": "train", "model": args.model, "model_spec": model_spec, "data": data,
-            "data_sha256": digest,
-            "seed": args.seed, "dtype": args.dtype, "objective": objective_name,
-            "labels": args.labels, "second_stage": rule, "training_code": TRAINING_CODE,
-            "settings": {k: v for k, v in settings.items() if k != "objective"}}
-
-
 def run(args) -> int:
     check_writable_target(args.out, "--out")
     if args.alpha != 0.5 and not (args.adversarial or args.noise):
@@ -113,61 +102,46 @@ def run(args) -> int:
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed} instead.")
     recipe = get_recipe(args.model)
-    binary = recipe["model"]["class"] == "LogisticRegression"
-    data = args.data or default_data(binary)
+    data = args.data or default_data(recipe.binary)
     if args.irange is not None:
-        if "irange" not in recipe["model"]:
+        if "irange" not in recipe.model:
             raise ValueError(f"--irange sets the uniform init of the maxout recipes, got it "
                              f"with {args.model} instead.")
-        recipe["model"]["irange"] = args.irange
-    elif "irange" in recipe["model"] and data == "sample":
+        recipe = recipe.with_model(irange=args.irange)
+    elif "irange" in recipe.model and data == "sample":
         # On 2,000 images (20 updates an epoch instead of 500) the recipe's
         # uniform(-.005, .005) init sits on its initial plateau for hundreds of epochs;
         # the sample profile starts at uniform(-.05, .05), as here, and says so.
-        recipe["model"]["irange"] = SAMPLE_IRANGE
+        recipe = recipe.with_model(irange=SAMPLE_IRANGE)
         print(f"--data sample: maxout weights start uniform(-{SAMPLE_IRANGE}, "
               f"{SAMPLE_IRANGE}) instead of the recipe's (-.005, .005), which stays at "
               "chance on 2,000 images for a short run (set --irange to choose)",
               file=sys.stderr)
-    if binary != data.startswith("binary37"):
-        raise ValueError(f"{args.model} needs {'binary' if binary else '10-class'} data, got "
-                         f"--data {data} instead.")
+    if recipe.binary != data.startswith("binary37"):
+        raise ValueError(f"{args.model} needs {'binary' if recipe.binary else '10-class'} "
+                         f"data, got --data {data} instead.")
     dtype = np.dtype(args.dtype)
     x_all, y_all, x_test, y_test, n_classes = load_data(data, dtype)
-    n_valid = min(recipe["n_valid"], len(x_all) // 5)
+    n_valid = min(recipe.n_valid, len(x_all) // 5)
     x_tr, y_tr, x_va, y_va = train_valid_split(x_all, y_all, n_valid)
     box = None if args.no_clip else (0.0, 1.0)
-    objective, objective_name = choose_objective(args, box)
+    x_unlabelled = None
     if args.labels is not None:
         keep = balanced_labels(y_tr, args.labels, n_classes)
         if args.vat:
-            objective_name = f"VAT eps {args.vat_eps} on {len(x_tr) - len(keep)} unlabelled"
-            objective = vat(args.vat_eps, x_unlabelled=np.delete(x_tr, keep, axis=0),
-                            unlabelled_batch=recipe["train"].get("batch_size", 100))
+            x_unlabelled = np.delete(x_tr, keep, axis=0)
         x_tr, y_tr = x_tr[keep], y_tr[keep]
-    elif args.vat:
-        objective, objective_name = vat(args.vat_eps), f"VAT eps {args.vat_eps} (supervised)"
-    settings = recipe["train"]
+    settings = dict(recipe.train)
     settings.update({k: v for k, v in (("epochs", args.epochs), ("patience", args.patience))
                      if v is not None})
-
-    def make_model():
-        return build_model(recipe["model"], x_all.shape[1], n_classes, rng=args.seed,
-                           dtype=dtype, x=x_tr, y=y_tr)
-
-    settings.update(decay_settings(args, make_model().weight_names))
-    settings.update(monitor=args.monitor, monitor_eps=args.eps)
-    if objective is not None:
-        settings["objective"] = objective
-    rule = (args.stage2_rule or recipe.get("second_stage", "retrain")) if args.stage2 else None
-    key = checkpoint_key(args, data, array_digest(x_tr, y_tr), settings, objective_name, rule,
-                         recipe["model"])
-    if args.adv_grad == "train":
-        key["adv_grad"] = "train"   # absent means eval: earlier checkpoints stay valid
-    if box is None:
-        key["clip"] = None      # absent means [0, 1]: earlier clipped checkpoints stay valid
-        if args.monitor == "adversarial":
-            settings["monitor"] = adversarial_error(args.eps, clip=None)
+    weight_names = recipe.build(x_all.shape[1], n_classes, rng=args.seed, dtype=dtype,
+                                x=x_tr, y=y_tr).weight_names
+    rule = (args.stage2_rule or recipe.second_stage) if args.stage2 else None
+    spec = TrainSpec(recipe, settings, choose_objective(args, box, x_unlabelled),
+                     Monitor(args.monitor, eps=args.eps, clip=box),
+                     decay=decay_settings(args, weight_names), data=data,
+                     data_sha256=array_digest(x_tr, y_tr), seed=args.seed, dtype=dtype.name,
+                     stage2=rule, labels=args.labels, scheme="train")
     prefix = f"{args.out}.ckpt" if not args.stage2 else str(args.out)
     ckpts = ([f"{prefix}.npz"] if not args.stage2 else
              [f"{prefix}.stage{k}.ckpt.npz" for k in (1, 2)])
@@ -178,15 +152,8 @@ def run(args) -> int:
                                  "to continue it, or remove it to start afresh.")
     start = time.perf_counter()
     try:
-        if args.stage2:
-            model, history, stage2 = train_two_stage(make_model, x_tr, y_tr, x_va, y_va,
-                                                     rule=rule, rng=args.seed,
-                                                     checkpoints=prefix, checkpoint_key=key,
-                                                     resume=True, **settings)
-        else:
-            model, stage2 = make_model(), None
-            history = train(model, x_tr, y_tr, x_valid=x_va, y_valid=y_va, rng=args.seed,
-                            checkpoint=ckpts[0], checkpoint_key=key, resume=True, **settings)
+        done = fit(spec, x_tr, y_tr, x_va, y_va, n_classes, files=RunFiles(*ckpts),
+                   x_unlabelled=x_unlabelled)
     except KeyboardInterrupt as err:
         saved = [c for c in ckpts if os.path.exists(c)]
         where = (f"checkpoint {saved[-1]}" if saved else "no checkpoint yet")
@@ -194,9 +161,10 @@ def run(args) -> int:
         kind = type(err) if isinstance(err, Terminated) else TrainingInterrupted
         what = "terminated" if kind is Terminated else "interrupted"
         raise kind(f"{what}; {where}; resume with: advref {' '.join(argv)} --resume") from None
+    model, history, stage2 = done.model, done.stage1, done.stage2
+    objective_name = spec.objective.label()
     fgsm_error = error_rate(model, fgsm(model, x_test, args.eps, y=y_test, clip=box), y_test)
-    settings.pop("objective", None)
-    settings["monitor"] = args.monitor          # the name, not the --no-clip function
+    settings = {**settings, **spec.decay, "monitor": args.monitor, "monitor_eps": args.eps}
     result = {"model": args.model, "data": data, "seed": args.seed, "dtype": dtype.name,
               "objective": objective_name, "monitor": args.monitor,
               "adv_grad": (args.adv_grad or "eval") if args.adversarial else None,
@@ -214,7 +182,7 @@ def run(args) -> int:
               "test_fgsm_error": fgsm_error, "fgsm_eps": args.eps,
               # the box of the training, monitor and reported FGSM examples
               "clip": list(box) if box else None,
-              "seconds": time.perf_counter() - start, "recipe": recipe,
+              "seconds": time.perf_counter() - start, "recipe": recipe.key_dict(),
               # float32 sums follow it, so the same seed matches only at the same count
               "blas_threads": numpy_blas_threads(),
               "settings": {k: v for k, v in settings.items() if k != "monitor"}}

@@ -5,26 +5,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from advref.training.objectives import objective_named
+from advref.fitting.spec import Objective
 
 
-def choose_objective(args, box):
+def choose_objective(args, box, x_unlabelled=None) -> Objective:
+    """The run's Objective from --adversarial, --noise and --vat (one at most)."""
     chosen = [name for name, on in (("--adversarial", args.adversarial),
                                     ("--noise", args.noise), ("--vat", args.vat)) if on]
     if len(chosen) > 1:
         raise ValueError(f"choose one training objective, got {' and '.join(chosen)} instead.")
-    unclipped = "" if box else ", unclipped"
     if args.adversarial:
-        mode = args.adv_grad or "eval"
-        # the eval name is the one earlier runs recorded (their checkpoints stay valid)
-        how = "" if mode == "eval" else ", x_adv from the training loss (dropout)"
-        return (objective_named("adversarial", eps=args.eps, alpha=args.alpha, clip=box,
-                                adv_grad=mode),
-                f"adversarial eps {args.eps} alpha {args.alpha}{unclipped}{how}")
+        return Objective("adversarial", eps=args.eps, alpha=args.alpha, clip=box,
+                         adv_grad=args.adv_grad or "eval")
     if args.noise:
-        return (objective_named(f"noise-{args.noise}", eps=args.eps, alpha=args.alpha,
-                                clip=box), f"{args.noise} noise eps {args.eps}{unclipped}")
-    return None, "clean"
+        return Objective(f"noise-{args.noise}", eps=args.eps, alpha=args.alpha, clip=box)
+    if args.vat:
+        return Objective("vat", eps=args.vat_eps, clip=box,
+                         unlabelled=None if x_unlabelled is None else len(x_unlabelled))
+    return Objective(clip=box)
 
 
 def balanced_labels(y, n, n_classes):

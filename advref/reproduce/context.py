@@ -8,7 +8,7 @@ import numpy as np
 
 from advref.data_loaders import train_valid_split
 from advref.datasets import load_data
-from advref.reproduce.cache import array_digest
+from advref.fitting.spec import array_digest
 
 
 @dataclass

@@ -89,16 +89,14 @@ def models_for(chosen, profile):
 def probe_seconds_per_epoch(spec, data, steps=7):
     """Seconds an epoch of this model's stage-1 training takes here: the median of a
     few timed steps after a warm-up step, times the updates an epoch."""
-    from advref.reproduce.cache import objective_of
     from advref.training.objectives import clean_objective
-    from advref.training.recipes import build_model
     from advref.training.sgd import sgd_step
 
-    x, y, _, _ = data.split(spec["recipe"]["n_valid"])
-    batch = spec["settings"].get("batch_size", 100)
-    model = build_model(spec["recipe"]["model"], x.shape[1], data.n_classes, rng=0,
-                        dtype=np.dtype(spec["dtype"]), x=x, y=y)
-    objective = objective_of(spec["variant"]) or clean_objective
+    x, y, _, _ = data.split(spec.recipe.n_valid)
+    batch = spec.settings.get("batch_size", 100)
+    model = spec.recipe.build(x.shape[1], data.n_classes, rng=0, dtype=np.dtype(spec.dtype),
+                              x=x, y=y)
+    objective = spec.objective.build() or clean_objective
     velocity = {k: np.zeros_like(v) for k, v in model.params.items()}
     gen = np.random.default_rng(0)
 
@@ -121,10 +119,10 @@ def plan(cache, data_for, chosen, *, command, probe=True):
     for name in models_for(chosen, cache.profile):
         spec, key = cache.key(name, data_for(name))
         done = cache.path(name, key).exists()
-        epochs = spec["settings"]["epochs"]
+        epochs = spec.settings["epochs"]
         per_epoch = probe_seconds_per_epoch(spec, data_for(name)) if probe and not done \
             else None
-        stages = 2 if spec["two_stage"] else 1
+        stages = 2 if spec.stage2 else 1
         jobs.append({"job": f"train:{name}", "key": key, "done": done, "needs": [],
                      "epochs_cap": epochs, "stages": stages, "seconds_per_epoch": per_epoch,
                      "estimate_seconds": 0.0 if done else

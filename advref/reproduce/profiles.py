@@ -5,7 +5,7 @@
     paper   full MNIST, the published recipes (maxout: up to 1000 epochs with
             patience 100, then a second stage on all 60,000): hours
 
-Every model is a recipe (advref.training.recipes) plus a training variant. `epochs`
+Every model is a recipe (advref.fitting.recipes) plus a training variant. `epochs`
 caps each family's epochs in the shortened profiles; None keeps the recipe's.
 `overrides` changes a family's model arguments: on the 2,000-image sample the
 maxout recipe's uniform(-.005, .005) init sits on its initial plateau for

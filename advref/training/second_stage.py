@@ -113,31 +113,33 @@ def retrain(make_model, stage1: History, x, y, x_valid, y_valid, *, rng=0, check
     return model, history
 
 
+def second_stage(rule, model, stage1: History, make_model, x, y, x_valid, y_valid, *, rng=0,
+                 checkpoint=None, checkpoint_key=None, resume=False, **settings):
+    """Stage 2 by `rule` after a stage 1 that left `model` at its best parameters:
+    (model, stage-2 History); "retrain" returns a fresh model from make_model."""
+    check_rule(rule)
+    common = {"rng": rng, "checkpoint": checkpoint, "checkpoint_key": checkpoint_key,
+              "resume": resume}
+    if rule == "retrain":
+        return retrain(make_model, stage1, x, y, x_valid, y_valid, **common, **settings)
+    history = continue_training(model, stage1, x, y, x_valid, y_valid, **common, **settings)
+    return model, history
+
+
 def train_two_stage(make_model, x, y, x_valid, y_valid, *, rule="retrain", rng=0,
-                    checkpoints=None, checkpoint_key=None, resume=False, stage1=None,
-                    **settings):
+                    checkpoints=None, checkpoint_key=None, resume=False, **settings):
     """Stage 1 (early stopping on x_valid) then stage 2 by `rule`.
 
     `checkpoints` is a path prefix: stage k checkpoints to PREFIX.stageK.ckpt.npz.
-    `stage1` = (model, History) skips a stage 1 already done. Returns
-    (model, stage-1 History, stage-2 History).
+    Returns (model, stage-1 History, stage-2 History).
     """
     check_rule(rule)
     ck = {k: None if checkpoints is None else f"{checkpoints}.stage{k}.ckpt.npz" for k in (1, 2)}
-    if stage1 is None:
-        first = make_model()
-        history1 = train(first, x, y, x_valid=x_valid, y_valid=y_valid, rng=rng,
-                         checkpoint=ck[1], checkpoint_key=checkpoint_key, resume=resume,
-                         **settings)
-    else:
-        first, history1 = stage1
-    if rule == "retrain":
-        model, history2 = retrain(make_model, history1, x, y, x_valid, y_valid, rng=rng,
-                                  checkpoint=ck[2], checkpoint_key=checkpoint_key,
-                                  resume=resume, **settings)
-    else:
-        model = first
-        history2 = continue_training(model, history1, x, y, x_valid, y_valid, rng=rng,
-                                     checkpoint=ck[2], checkpoint_key=checkpoint_key,
-                                     resume=resume, **settings)
+    first = make_model()
+    history1 = train(first, x, y, x_valid=x_valid, y_valid=y_valid, rng=rng,
+                     checkpoint=ck[1], checkpoint_key=checkpoint_key, resume=resume,
+                     **settings)
+    model, history2 = second_stage(rule, first, history1, make_model, x, y, x_valid, y_valid,
+                                   rng=rng, checkpoint=ck[2], checkpoint_key=checkpoint_key,
+                                   resume=resume, **settings)
     return model, history1, history2

@@ -7,11 +7,17 @@ but does not specify. Each recipe is a dict:
      "train": {keyword arguments of advref.training.sgd.train},
      "n_valid": validation examples held out of the end of the training set,
      "second_stage": the rule of a second stage on all the data (advref.training.second_stage)}
+
+`get_recipe(name)` returns them as a frozen `Recipe`, which also states the data
+kind it trains on (`binary`: the logistic recipe's 3-vs-7 data) and builds its
+model by class name. Recipes live here, beside the command line and the
+experiments, so advref.training depends on the model protocol alone.
 """
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -77,10 +83,42 @@ RECIPES = {
 }
 
 
-def get_recipe(name):
+BINARY = frozenset({"logistic"})      # recipes trained on the 3-vs-7 data
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A named recipe: model arguments, trainer settings, validation size, the
+    second stage's rule, and the data kind."""
+
+    name: str
+    model: dict = field(compare=False)
+    train: dict = field(compare=False)
+    n_valid: int = 10_000
+    second_stage: str = "retrain"
+    binary: bool = False
+
+    def key_dict(self) -> dict:
+        """The recipe as the cache key hashes it (the dict form of earlier releases)."""
+        return {"model": copy.deepcopy(self.model), "train": copy.deepcopy(self.train),
+                "n_valid": self.n_valid, "second_stage": self.second_stage}
+
+    def with_model(self, **changes):
+        return replace(self, model={**self.model, **changes})
+
+    def with_train(self, **changes):
+        return replace(self, train={**self.train, **changes})
+
+    def build(self, n_features, n_classes, *, rng=0, dtype=np.float64, x=None, y=None):
+        return build_model(self.model, n_features, n_classes, rng=rng, dtype=dtype, x=x, y=y)
+
+
+def get_recipe(name) -> Recipe:
     if name not in RECIPES:
         raise ValueError(f"recipe must be one of {sorted(RECIPES)}, got {name!r} instead.")
-    return copy.deepcopy(RECIPES[name]())
+    d = copy.deepcopy(RECIPES[name]())
+    return Recipe(name, d["model"], d["train"], d["n_valid"], d["second_stage"],
+                  name in BINARY)
 
 
 def build_model(spec, n_features, n_classes, *, rng=0, dtype=np.float64, x=None, y=None):
