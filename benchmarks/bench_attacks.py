@@ -16,10 +16,10 @@ import time
 
 import numpy as np
 import scipy.optimize  # noqa: F401  (imported here, so no row's time includes the import)
-from advref.data_loaders import load_mnist_sample
-from advref.models import MaxoutMLP, SoftmaxRegression
 
 from advref import minimal_perturbation, train
+from advref.data_loaders import load_mnist_sample
+from advref.models import MaxoutMLP, SoftmaxRegression
 
 
 def minimal_rows(n=2):

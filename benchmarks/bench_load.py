@@ -10,6 +10,7 @@ import time
 import tracemalloc
 
 import numpy as np
+
 from advref.data_loaders import load_mnist
 
 

@@ -24,9 +24,9 @@ import time
 
 import numpy as np
 import scipy.optimize  # noqa: F401  (imported here, so no row's time includes the import)
-from advref.data_loaders import load_mnist
 
 from advref import minimal_perturbation, models
+from advref.data_loaders import load_mnist
 
 
 class Counted:

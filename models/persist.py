@@ -27,6 +27,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
 from advref.data_loaders.files import atomic_write_bytes, check_regular_file, check_writable_target
 
 from .file_checks import ModelFileError, config_parameter_count, member_sizes

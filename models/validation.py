@@ -8,6 +8,7 @@ caller's array.
 from __future__ import annotations
 
 import numpy as np
+
 from advref.data_loaders.seeding import as_generator  # noqa: F401  (re-exported)
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
 from advref.data_loaders.files import atomic_write_bytes
 from advref.data_loaders.mnist import load_mnist
 from advref.data_loaders.sample import (

@@ -26,12 +26,12 @@ import json
 import sys
 
 import numpy as np
-from advref.data_loaders import load_mnist
 
 from advref import models
 from advref.analysis.metrics import evaluate
 from advref.attacks.fast_gradient import fgsm
 from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
+from advref.data_loaders import load_mnist
 
 EPS = 0.25
 STEPS = 10

@@ -5,8 +5,9 @@ import os
 
 import numpy as np
 import pytest
-from advref.data_loaders import find_mnist, load_mnist
 from hypothesis import HealthCheck, settings
+
+from advref.data_loaders import find_mnist, load_mnist
 
 settings.register_profile("advref", deadline=None, max_examples=40,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from advref.models import MLP, MaxoutMLP, SoftmaxRegression
-from advref.models.dropout import bernoulli_keep
 
 from advref.attacks.fast_gradient import fgsm
+from advref.fitting.spec import Objective
+from advref.models import MLP, MaxoutMLP, SoftmaxRegression
+from advref.models.dropout import bernoulli_keep
 from advref.tools.gradient_audit import compare, numeric_gradient
-from advref.training.objectives import adversarial, objective_named, training_mode_fgsm
+from advref.training.objectives import adversarial, training_mode_fgsm
 from advref.training.sgd import train
 
 
@@ -109,7 +110,8 @@ def test_eval_mode_is_fgsm_then_one_stacked_training_pass_bit_for_bit():
                                     train=True, rng=rng)
 
     runs = []
-    for objective in (adversarial(0.2, 0.5), objective_named("adversarial", eps=0.2), by_hand):
+    for objective in (adversarial(0.2, 0.5), Objective("adversarial", eps=0.2).build(),
+                      by_hand):
         model = MaxoutMLP(8, 3, units=(6,), pieces=2, irange=0.3, rng=0, dtype=np.float32)
         train(model, x, y, epochs=2, batch_size=50, objective=objective, rng=4, log=None)
         runs.append(model.params)
@@ -121,9 +123,9 @@ def test_bad_modes_are_refused_before_any_work():
     with pytest.raises(ValueError, match=r"grad .* must be one of eval, train, got 'test'"):
         adversarial(grad="test")
     with pytest.raises(ValueError, match="adv_grad=.train. with objective 'noise-sign'"):
-        objective_named("noise-sign", adv_grad="train")
+        Objective("noise-sign", adv_grad="train")
     with pytest.raises(ValueError, match="adv_grad=.train. with objective 'clean'"):
-        objective_named("clean", adv_grad="train")
+        Objective("clean", adv_grad="train")
 
     class Plain:
         """A user's model whose loss_grad has no training mode."""

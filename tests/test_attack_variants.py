@@ -9,12 +9,12 @@ must end on FGSM's corner x + eps * sign, the closed form of the linear view.
 
 import numpy as np
 import pytest
-from advref.models import MLP, SoftmaxRegression
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advref.attacks.fast_gradient import fgsm
 from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
+from advref.models import MLP, SoftmaxRegression
 
 
 class Bowl:
@@ -267,3 +267,26 @@ def test_iterates_never_leave_the_ball_or_the_box_nor_touch_x(seed, eps, steps, 
 def test_bad_arguments_are_refused_by_name(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_the_variants_resolve_their_defaults_in_one_place():
+    """iterative_settings and random_step_settings are what the attacks use (the CLI
+    records them): 2.5 * .25 / 10 = .0625 and .3 / 2 = .15 exactly, and an attack
+    given the resolved value explicitly returns the same bits."""
+    from advref.attacks.iterative import iterative_settings, random_step_settings
+
+    assert iterative_settings(0.25) == {"steps": 10, "step_size": 0.0625}
+    assert iterative_settings(0.2, 4, 0.01) == {"steps": 4, "step_size": 0.01}
+    assert random_step_settings(0.3) == {"alpha": 0.15}
+    with pytest.raises(ValueError, match="alpha must be <= eps"):
+        random_step_settings(0.1, 0.2)
+    with pytest.raises(ValueError, match="steps"):
+        iterative_settings(0.1, 0)
+    model = SoftmaxRegression(6, 3, rng=1, init_scale=1.0)
+    x = np.random.default_rng(0).random((5, 6))
+    y = np.arange(5) % 3
+    assert np.array_equal(iterative_fgsm(model, x, 0.25, y=y, steps=3),
+                          iterative_fgsm(model, x, 0.25, y=y, steps=3,
+                                         step_size=2.5 * 0.25 / 3))
+    assert np.array_equal(random_step_fgsm(model, x, 0.3, y=y, rng=2),
+                          random_step_fgsm(model, x, 0.3, y=y, alpha=0.15, rng=2))

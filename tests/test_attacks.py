@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from advref.models import MaxoutMLP, RBFNetwork, SoftmaxRegression
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from advref import (
     rubbish_samples,
     transfer,
 )
+from advref.models import MaxoutMLP, RBFNetwork, SoftmaxRegression
 
 NORM_OF = {np.inf: lambda e: np.abs(e).max(axis=1), 2: lambda e: np.linalg.norm(e, axis=1),
            1: lambda e: np.abs(e).sum(axis=1)}

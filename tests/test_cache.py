@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from advref.models import ModelFileError
 
 from advref import models
+from advref.models import ModelFileError
 from advref.reproduce.cache import CacheError, ModelCache
 from advref.reproduce.context import Data
 from advref.reproduce.profiles import get_profile

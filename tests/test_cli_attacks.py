@@ -6,11 +6,11 @@ import sys
 
 import numpy as np
 import pytest
-from advref.data_loaders import load_mnist_sample
 
 from advref import __version__, evaluate, fgsm, models, rubbish_report, rubbish_samples, transfer
 from advref.attacks.minimal import minimal_perturbation
 from advref.cli.parser import main
+from advref.data_loaders import load_mnist_sample
 
 
 @pytest.fixture(scope="module")

@@ -153,10 +153,9 @@ def test_no_clip_trains_monitors_and_reports_fgsm_outside_the_box(tmp_path, caps
     `train` with adversarial(clip=None) and adversarial_error(clip=None) on the same split
     and recipe settings gives the CLI's parameters bit for bit; the reported FGSM error is
     recomputed from the saved model with clip=None; and the clipped run differs."""
-    from advref.data_loaders import train_valid_split
-
     from advref.analysis.metrics import error_rate
     from advref.attacks.fast_gradient import fgsm
+    from advref.data_loaders import train_valid_split
     from advref.datasets import load_data
     from advref.fitting.recipes import get_recipe
     from advref.training.monitors import adversarial_error
@@ -219,7 +218,6 @@ def test_adv_grad_train_is_the_library_objective_and_is_recorded(tmp_path, capsy
     it is recorded in the model file, its checkpoint key differs from eval's, and
     without --adversarial it is refused before any data are loaded."""
     from advref.data_loaders import train_valid_split
-
     from advref.datasets import load_data
     from advref.fitting.recipes import get_recipe
     from advref.training.objectives import adversarial

@@ -3,11 +3,11 @@
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from advref.models import MLP, LogisticRegression, SoftmaxRegression
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from advref import error_rate, fgsm, train
+from advref.models import MLP, LogisticRegression, SoftmaxRegression
 from advref.tools.gradient_audit import compare, numeric_gradient
 from advref.training.closed_form_logistic import adversarial_logistic, adversarial_logistic_loss
 from advref.training.monitors import adversarial_error

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from advref.models import MaxoutMLP
 from advref.models.dropout import bernoulli_keep, random_bits
 

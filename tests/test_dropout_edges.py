@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+
 from advref.models import MaxoutMLP
 from advref.models.dropout import bernoulli_keep
 

@@ -7,7 +7,6 @@ follow "NAME must ..., got X instead." (advref/_validation.py).
 
 import numpy as np
 import pytest
-from advref.models import SoftmaxRegression
 
 from advref.analysis.geometry import adversarial_subspace, cross_section, logit_path
 from advref.analysis.metrics import error_rate, evaluate
@@ -15,8 +14,10 @@ from advref.analysis.transferability import transfer
 from advref.attacks.fast_gradient import fgsm, optimize_linear
 from advref.attacks.noise import random_sign, random_uniform
 from advref.attacks.rubbish import rubbish_report, rubbish_samples
+from advref.fitting.spec import Objective
+from advref.models import SoftmaxRegression
 from advref.training.monitors import resolve_monitor
-from advref.training.objectives import noise, objective_named
+from advref.training.objectives import noise
 
 X = np.full((2, 3), 0.5)
 Y = np.array([0, 1])
@@ -105,8 +106,8 @@ CASES = [
      "1.0]"),
     (lambda: resolve_monitor("sideways", 0.25), ValueError,
      "monitor must be 'clean', 'adversarial' or a function, got 'sideways' instead."),
-    (lambda: objective_named("loud"), ValueError, "objective must be one of clean, adversarial, "
-     "noise-sign, noise-uniform, got 'loud' instead."),
+    (lambda: Objective("loud"), ValueError, "objective must be one of clean, adversarial, "
+     "noise-sign, noise-uniform, vat, got 'loud' instead."),
     (lambda: noise("sign", clip=(1.0, 0.0)), ValueError, "clip must have low < high"),
     (lambda: random_sign(X + 1.0, 0.1, 0), ValueError, "x must lie inside the clip box"),
     (lambda: random_uniform(X - 1.0, 0.1, 0), ValueError, "x must lie inside the clip box"),
@@ -139,7 +140,6 @@ def test_logit_path_refuses_non_finite_directions_and_steps():
 def test_whole_messages_of_refusals_that_explain_a_rule():
     from advref.models import MaxoutMLP, RBFNetwork
     from advref.models.ensemble import Ensemble
-
     from advref.training.virtual_adversarial import virtual_adversarial_perturbation
 
     cases = [

@@ -3,11 +3,11 @@ over hypothesis-drawn shapes, in float64 (advref.tools.gradient_audit)."""
 
 import numpy as np
 import pytest
-from advref.models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from advref.cli.gradcheck import SUITE, audit
+from advref.models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 from advref.tools.gradient_audit import check_model, draw_instance, randomize_params
 
 dims = st.integers(1, 6)

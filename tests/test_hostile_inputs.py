@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-from advref.models import LogisticRegression, MaxoutMLP, SoftmaxRegression
 
 from advref import evaluate, minimal_perturbation, rubbish_samples, transfer
+from advref.models import LogisticRegression, MaxoutMLP, SoftmaxRegression
 from advref.training import adversarial_logistic_loss, train
 
 

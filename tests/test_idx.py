@@ -3,9 +3,10 @@ import gzip
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from advref.data_loaders import DataError, parse_idx, read_idx, write_idx
 from hypothesis import given
 from hypothesis import strategies as st
+
+from advref.data_loaders import DataError, parse_idx, read_idx, write_idx
 
 DTYPES = ["u1", "i1", ">i2", "<i2", "i4", "f4", "f8"]
 

@@ -3,11 +3,11 @@
 import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
-from advref.models import LogisticRegression, SoftmaxRegression
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from advref import fgsm, linear_minimal_perturbation, minimal_perturbation, optimize_linear
+from advref.models import LogisticRegression, SoftmaxRegression
 
 finite = st.floats(-10, 10, allow_nan=False, width=64)
 TINY = np.nextafter(0.0, 1.0)          # float64's smallest subnormal, 5e-324

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 from advref.models.outputs import OUTPUTS, sigmoid, softplus
 
 softmax_out, sigmoid_out, rbf_out = OUTPUTS["softmax"], OUTPUTS["sigmoid"], OUTPUTS["rbf"]

@@ -9,7 +9,6 @@ import warnings
 
 import numpy as np
 import pytest
-from advref.models import LogisticRegression, SoftmaxRegression
 
 from advref.analysis.geometry import (
     adversarial_subspace,
@@ -21,10 +20,12 @@ from advref.analysis.metrics import error_rate, evaluate
 from advref.analysis.transferability import transfer
 from advref.attacks.fast_gradient import fgsm, optimize_linear
 from advref.attacks.rubbish import rubbish_report, rubbish_samples
+from advref.fitting.spec import Objective
+from advref.models import LogisticRegression, SoftmaxRegression
 from advref.training.max_norm import limit_column_norms
 from advref.training.momentum import block_rows, momentum_update
 from advref.training.monitors import resolve_monitor
-from advref.training.objectives import noise, objective_named, objective_value
+from advref.training.objectives import noise, objective_value
 
 
 class FixedProba:
@@ -139,20 +140,20 @@ def test_objectives_by_name_are_the_named_mixtures():
     one's x_adv respects its clip and eps through fgsm."""
     model = SoftmaxRegression(2, 3, init_scale=0.0)
     x, y = np.array([[0.5, 0.5]]), np.array([0])
-    assert objective_named(None) is None and objective_named("clean") is None
+    assert Objective().build() is None and Objective("clean").build() is None
     for kind in ("adversarial", "noise-sign", "noise-uniform"):
-        loss, _ = objective_named(kind, eps=0.1, alpha=0.3)(model, x, y, np.random.default_rng(0))
+        loss, _ = Objective(kind, eps=0.1, alpha=0.3).build()(model, x, y, np.random.default_rng(0))
         assert loss == pytest.approx(math.log(3), rel=1e-15)
     model.params["W"][:] = [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]]
     # adversarial, alpha .3, eps .2: x_adv = (.3, .7); loss by hand
-    loss, _ = objective_named("adversarial", eps=0.2, alpha=0.3)(model, x, y, None)
+    loss, _ = Objective("adversarial", eps=0.2, alpha=0.3).build()(model, x, y, None)
 
     def ce(x0):
         return math.log(math.exp(x0) + 2) - x0
     assert loss == pytest.approx(0.3 * ce(0.5) + 0.7 * ce(0.3), rel=1e-14)
     # the noise kinds: the registry passes kind, eps, alpha and clip through
     for kind in ("sign", "uniform"):
-        named = objective_named(f"noise-{kind}", eps=0.2, alpha=0.3, clip=(0.0, 0.55))
+        named = Objective(f"noise-{kind}", eps=0.2, alpha=0.3, clip=(0.0, 0.55)).build()
         direct = noise(kind, eps=0.2, alpha=0.3, clip=(0.0, 0.55))
         got = named(model, x, y, np.random.default_rng(1))
         want = direct(model, x, y, np.random.default_rng(1))
@@ -277,7 +278,6 @@ def test_objective_value_by_hand_for_models_with_and_without_mean_loss():
 def test_objective_value_passes_the_generator_to_a_plain_objective():
     """An objective without .value: its value is objective(...)[0] with the same draws."""
     from advref.models import MaxoutMLP
-
     from advref.training.objectives import objective_value
 
     model = MaxoutMLP(3, 2, units=(4,), pieces=2, irange=0.5, rng=0)
@@ -313,13 +313,13 @@ def test_the_adversarial_objective_by_hand_defaults_clip_and_norm():
     loss, _ = adversarial()(model, x, y, None)
     assert loss == pytest.approx(0.5 * ce_first_column(0.9) + 0.5 * ce_first_column(1.0),
                                  rel=1e-14)
-    loss, _ = objective_named("adversarial")(model, x, y, None)
+    loss, _ = Objective("adversarial").build()(model, x, y, None)
     assert loss == pytest.approx(0.5 * ce_first_column(0.9) + 0.5 * ce_first_column(1.0),
                                  rel=1e-14)
-    loss, _ = objective_named("adversarial", clip=None)(model, x, y, None)
+    loss, _ = Objective("adversarial", clip=None).build()(model, x, y, None)
     assert loss == pytest.approx(0.5 * ce_first_column(0.9) + 0.5 * ce_first_column(1.15),
                                  rel=1e-14)
-    loss, _ = objective_named("adversarial", eps=0.05, alpha=0.25)(model, x, y, None)
+    loss, _ = Objective("adversarial", eps=0.05, alpha=0.25).build()(model, x, y, None)
     assert loss == pytest.approx(0.25 * ce_first_column(0.9) + 0.75 * ce_first_column(0.95),
                                  rel=1e-14)
     both = first_column_model([1.0, 1.0])   # the gradient is along (1, 1)
@@ -345,7 +345,7 @@ def test_the_noise_objectives_by_hand_with_the_generators_draws(clip):
         if clip == (0.0, 1.0):
             obj = noise() if kind == "sign" else noise(kind)
         elif clip is None:
-            obj = objective_named(f"noise-{kind}", clip=None)
+            obj = Objective(f"noise-{kind}", clip=None).build()
         else:
             obj = noise(kind, clip=clip)
         loss, _ = obj(model, x, y, np.random.default_rng(5))
@@ -454,7 +454,6 @@ def test_transfer_to_a_target_that_only_has_predict_proba_for_its_class_count():
 
 def test_random_completions_default_to_seed_0():
     from advref.models import MaxoutMLP
-
     from advref.training.virtual_adversarial import virtual_adversarial_perturbation
 
     model = MaxoutMLP(6, 3, units=(8,), pieces=2, irange=1.0, rng=3)

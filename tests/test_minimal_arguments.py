@@ -9,9 +9,9 @@ import os
 
 import numpy as np
 import pytest
-from advref.models import SoftmaxRegression
 
 from advref import minimal_perturbation
+from advref.models import SoftmaxRegression
 
 BY_HAND = {"c_init": 1.0, "c_factor": 10.0, "max_scale": 12, "bisect_steps": 10,
            "maxiter": 300, "clip": (0.0, 1.0), "method": "L-BFGS-B",

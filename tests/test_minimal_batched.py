@@ -6,13 +6,13 @@ import warnings
 
 import numpy as np
 import pytest
-from advref.data_loaders import load_mnist_sample
-from advref.models import MaxoutMLP, SoftmaxRegression
 from scipy.optimize import minimize
 
 import advref.attacks.minimal as minimal_module
 from advref import minimal_perturbation
 from advref.attacks.minimal_batched import Solve, reverse_communication_works
+from advref.data_loaders import load_mnist_sample
+from advref.models import MaxoutMLP, SoftmaxRegression
 from advref.training.sgd import train
 
 

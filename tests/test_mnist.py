@@ -6,6 +6,7 @@ from functools import partial
 
 import numpy as np
 import pytest
+
 from advref.data_loaders import (
     DataError,
     binary_subset,

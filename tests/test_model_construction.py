@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+
 from advref.models import (
     MLP,
     Ensemble,

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from advref.models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from advref.models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, SoftmaxRegression
 
 D, K, N = 6, 3, 5
 

@@ -5,12 +5,12 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from advref.models import SoftmaxRegression
 from hypothesis import given
 from hypothesis import strategies as st
 
 from advref import cross_section, evaluate, optimize_linear, transfer
 from advref.analysis.geometry import gaas_directions
+from advref.models import SoftmaxRegression
 from advref.training.monitors import adversarial_error
 from advref.training.objectives import noise
 
@@ -285,7 +285,6 @@ def test_transfer_with_a_single_example_wrong_for_both():
 
 def test_objective_value_is_the_training_mode_loss_with_the_given_draws():
     from advref.models import MaxoutMLP
-
     from advref.training.objectives import clean_objective, objective_value
 
     rng = np.random.default_rng(0)
@@ -338,9 +337,8 @@ def test_max_norm_in_float32_matches_a_column_by_column_loop():
 
 @pytest.mark.parametrize("alpha", [0.0, 0.3, 0.5, 1.0])
 def test_adversarial_objective_trains_with_dropout_on_both_terms(alpha):
-    from advref.models import MaxoutMLP
-
     from advref import fgsm
+    from advref.models import MaxoutMLP
     from advref.training.objectives import adversarial
 
     rng = np.random.default_rng(4)

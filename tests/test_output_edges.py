@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 import pytest
+
 from advref.models.activations import Maxout, ReLU, Tanh, maxout_backward_reference
 from advref.models.outputs import OUTPUTS, log_softmax, softmax
 

@@ -3,10 +3,10 @@ import zipfile
 
 import numpy as np
 import pytest
-from advref.models import ModelFileError, load, save
-from advref.models.persist import HEADER
 
 from advref import models
+from advref.models import ModelFileError, load, save
+from advref.models.persist import HEADER
 from tests.test_models import make_all
 
 

@@ -10,9 +10,9 @@ import time
 
 import numpy as np
 import pytest
+
 from advref.data_loaders import load_mnist_sample, train_valid_split
 from advref.models import MaxoutMLP
-
 from advref.training.checkpoint import CheckpointError
 from advref.training.objectives import adversarial
 from advref.training.sgd import train

@@ -3,9 +3,9 @@ objectives and schedules."""
 
 import numpy as np
 import pytest
+
 from advref.data_loaders import gaussian_classes
 from advref.models import SoftmaxRegression
-
 from advref.training.history import History
 from advref.training.objectives import clean_objective, objective_value
 from advref.training.second_stage import (

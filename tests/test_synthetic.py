@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from advref.data_loaders import gaussian_classes
 
 

@@ -2,10 +2,10 @@ import io
 
 import numpy as np
 import pytest
-from advref.data_loaders import gaussian_classes
-from advref.models import MaxoutMLP, SoftmaxRegression
 
 from advref.analysis.metrics import error_rate
+from advref.data_loaders import gaussian_classes
+from advref.models import MaxoutMLP, SoftmaxRegression
 from advref.training.max_norm import limit_column_norms
 from advref.training.sgd import momentum_at, train
 

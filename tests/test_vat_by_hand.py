@@ -11,8 +11,8 @@ rows (semi-supervised only), then d ~ N(0, I).
 
 import numpy as np
 import pytest
-from advref.models import SoftmaxRegression
 
+from advref.models import SoftmaxRegression
 from advref.training.virtual_adversarial import vat, virtual_adversarial_perturbation
 
 

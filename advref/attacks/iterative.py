@@ -41,9 +41,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from advref._validation import as_generator, check_batch
+from advref._validation import as_generator, check_batch, check_eps
 from advref.attacks.fast_gradient import attack_arguments
 from advref.models.validation import check_number, check_positive_int
+
+
+def iterative_settings(eps, steps=10, step_size=None) -> dict:
+    """The basic iterative method's settings with its default resolved, as the attack
+    uses them: {"steps", "step_size"} (step_size None: 2.5 * eps / steps)."""
+    eps, steps = check_eps(eps), check_positive_int(steps, "steps")
+    if step_size is None:
+        step_size = 2.5 * eps / steps
+    return {"steps": steps,
+            "step_size": check_number(step_size, "step_size", low=0.0, low_open=True)}
+
+
+def random_step_settings(eps, alpha=None) -> dict:
+    """R+FGSM's settings with its default resolved, as the attack uses them:
+    {"alpha"} (alpha None: eps / 2; alpha may not exceed eps)."""
+    eps = check_eps(eps)
+    alpha = eps / 2 if alpha is None else check_number(alpha, "alpha", low=0.0)
+    if alpha > eps:
+        raise ValueError(f"alpha must be <= eps ({eps}), got {alpha} instead.")
+    return {"alpha": alpha}
 
 
 def iterative_fgsm(model, x, eps, *, y=None, steps=10, step_size=None, targeted=False,
@@ -56,10 +76,7 @@ def iterative_fgsm(model, x, eps, *, y=None, steps=10, step_size=None, targeted=
     numpy Generator). Never modifies x; keeps its dtype.
     """
     x, eps, clip, y = attack_arguments(model, x, eps, y, targeted, clip, "iterative_fgsm")
-    steps = check_positive_int(steps, "steps")
-    if step_size is None:
-        step_size = 2.5 * eps / steps
-    step_size = check_number(step_size, "step_size", low=0.0, low_open=True)
+    steps, step_size = iterative_settings(eps, steps, step_size).values()
     gen = as_generator(rng)
     low, high = x - eps, x + eps
     if clip is not None:
@@ -90,10 +107,8 @@ def random_step_fgsm(model, x, eps, *, y=None, alpha=None, targeted=False, clip=
     exactly. Never modifies x or signs.
     """
     x, eps, clip, y = attack_arguments(model, x, eps, y, targeted, clip, "random_step_fgsm")
-    alpha = eps / 2 if alpha is None else check_number(alpha, "alpha", low=0.0)
+    alpha = random_step_settings(eps, alpha)["alpha"]
     gen = as_generator(rng)
-    if alpha > eps:
-        raise ValueError(f"alpha must be <= eps ({eps}), got {alpha} instead.")
     if signs is None:
         start = np.sign(gen.standard_normal(x.shape)).astype(x.dtype)
     else:

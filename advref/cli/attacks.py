@@ -7,7 +7,12 @@ import numpy as np
 from advref.analysis.metrics import evaluate
 from advref.analysis.transferability import transfer
 from advref.attacks.fast_gradient import fgsm
-from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
+from advref.attacks.iterative import (
+    iterative_fgsm,
+    iterative_settings,
+    random_step_fgsm,
+    random_step_settings,
+)
 from advref.attacks.minimal import minimal_perturbation
 from advref.attacks.rubbish import SOURCES, rubbish_report, rubbish_samples
 from advref.cli._common import (
@@ -131,17 +136,13 @@ def method_settings(args):
     if args.method != "fgsm" and args.norm != np.inf:
         raise ValueError(f"--method {args.method} is an L_inf attack: --norm must be inf, got "
                          f"{args.norm} instead.")
-    # the defaults resolved here, so the output records the values used (the attack
-    # still checks them, and eps, before any work)
+    # the attack's own resolution of its defaults, so the output records the values used
     if args.method == "iterative":
-        steps = 10 if args.steps is None else args.steps
-        step_size = args.step_size
-        if step_size is None and steps >= 1:
-            step_size = 2.5 * args.eps / steps
-        return {"steps": steps, "step_size": step_size, "random_start": args.random_start,
-                "rng": args.seed}
+        settings = iterative_settings(args.eps, 10 if args.steps is None else args.steps,
+                                      args.step_size)
+        return {**settings, "random_start": args.random_start, "rng": args.seed}
     if args.method == "r+fgsm":
-        return {"alpha": args.eps / 2 if args.alpha is None else args.alpha, "rng": args.seed}
+        return {**random_step_settings(args.eps, args.alpha), "rng": args.seed}
     return {"norm": args.norm}
 
 

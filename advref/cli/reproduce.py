@@ -53,7 +53,7 @@ def print_plan(args) -> int:
     ctx = make_context(profile, Path(args.out), args.seed, log=None)
     command = ["advref", "reproduce", "--profile", profile["name"], "--out", str(args.out),
                "--seed", str(args.seed)]
-    jobs = plan(ctx.cache, lambda n: ctx.binary if n == "logistic" else ctx.data, chosen,
+    jobs = plan(ctx.cache, ctx.data_for, chosen,
                 command=command, probe=not args.no_probe)
     if args.json:
         print(strict_json.dumps(jobs, indent=2))

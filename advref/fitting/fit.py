@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from advref.data_loaders.console import STDERR
 
 from advref import models
+from advref.data_loaders.console import STDERR
 from advref.training.history import History
 from advref.training.second_stage import second_stage
 from advref.training.sgd import train

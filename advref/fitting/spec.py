@@ -28,11 +28,12 @@ import numpy as np
 from advref.analysis.metrics import error_rate
 from advref.fitting.recipes import Recipe
 from advref.training.monitors import adversarial_error
-from advref.training.objectives import check_adv_grad, objective_named
+from advref.training.objectives import adversarial, check_adv_grad, noise
 from advref.training.virtual_adversarial import vat
 
 TRAINING_CODE = 2
 KINDS = ("clean", "adversarial", "noise-sign", "noise-uniform", "vat")
+NOISES = {"noise-sign": "sign", "noise-uniform": "uniform"}     # kind -> advref noise kind
 BOX = (0.0, 1.0)
 
 
@@ -66,16 +67,19 @@ class Objective:
         if self.kind == "vat":
             return vat(self.eps, x_unlabelled=x_unlabelled, unlabelled_batch=unlabelled_batch)
         clip = None if self.clip is None else tuple(self.clip)
-        return objective_named(self.kind, eps=self.eps, alpha=self.alpha, clip=clip,
-                               adv_grad=self.adv_grad)
+        if self.kind == "adversarial":
+            return adversarial(self.eps, self.alpha, clip=clip, grad=self.adv_grad)
+        if self.kind in NOISES:
+            return noise(NOISES[self.kind], self.eps, self.alpha, clip=clip)
+        return None
 
     def label(self) -> str:
         unclipped = "" if self.clip is not None else ", unclipped"
         if self.kind == "adversarial":
             how = "" if self.adv_grad == "eval" else ", x_adv from the training loss (dropout)"
             return f"adversarial eps {self.eps} alpha {self.alpha}{unclipped}{how}"
-        if self.kind.startswith("noise-"):
-            return f"{self.kind[6:]} noise eps {self.eps}{unclipped}"
+        if self.kind in NOISES:
+            return f"{NOISES[self.kind]} noise eps {self.eps}{unclipped}"
         if self.kind == "vat":
             return (f"VAT eps {self.eps} (supervised)" if self.unlabelled is None
                     else f"VAT eps {self.eps} on {self.unlabelled} unlabelled")

@@ -9,6 +9,7 @@ import numpy as np
 from advref.data_loaders import train_valid_split
 from advref.datasets import load_data
 from advref.fitting.spec import array_digest
+from advref.reproduce.profiles import trains_on_binary
 
 
 @dataclass
@@ -49,8 +50,12 @@ class Context:
     rows: list = field(default_factory=list)
     figures: dict = field(default_factory=dict)
 
+    def data_for(self, name):
+        """The data model `name` trains and is tested on: its recipe states the kind."""
+        return self.binary if trains_on_binary(name) else self.data
+
     def model(self, name):
-        return self.cache.get(name, self.binary if name == "logistic" else self.data)
+        return self.cache.get(name, self.data_for(name))
 
     def add(self, id, experiment, quantity, paper, measured, unit="%", **params):
         """One result row: the paper's number beside the measured one (fractions

@@ -34,7 +34,7 @@ def attack_params(ctx, clip="profile"):
 
 def attacked(ctx, name, clip="profile"):
     """(clean evaluation, FGSM evaluation, x_adv) of a model on its test set."""
-    data = ctx.binary if name == "logistic" else ctx.data
+    data = ctx.data_for(name)
     model = ctx.model(name)
     box = eval_clip(ctx) if clip == "profile" else clip
     x_adv = fgsm(model, data.x_test, EPS, y=data.y_test, clip=box)

@@ -26,6 +26,8 @@ paper profile, the reproduction's hypothesis of how the paper made x_adv
 
 from __future__ import annotations
 
+from advref.fitting.recipes import get_recipe
+
 PROFILES = {
     "sample": {
         "data": "sample", "binary": "binary37-sample", "dtype": "float32",
@@ -79,6 +81,11 @@ MODELS = {
     "relu": ("relu", "mlp", {}),
     "tanh": ("tanh", "mlp", {}),
 }
+
+
+def trains_on_binary(name) -> bool:
+    """Whether model `name` trains on the binary 3-vs-7 data, as its recipe states."""
+    return get_recipe(MODELS[name][0]).binary
 
 
 def get_profile(name):

@@ -150,24 +150,6 @@ def adversarial(eps=0.25, alpha=0.5, *, norm=np.inf, clip=(0.0, 1.0), grad="eval
                                                          clip=clip), alpha)
 
 
-def objective_named(kind, *, eps=0.25, alpha=0.5, clip=(0.0, 1.0), adv_grad="eval"):
-    """The training objective called `kind`: None or "clean" (None: the trainer's
-    clean default), "adversarial", "noise-sign" or "noise-uniform". The one
-    registry that the command line and the reproduce cache both use. `adv_grad`
-    is adversarial training's `grad`; other kinds accept only its default."""
-    if check_adv_grad(adv_grad) != "eval" and kind != "adversarial":
-        raise ValueError(f"adv_grad chooses how adversarial training makes x_adv, got "
-                         f"adv_grad={adv_grad!r} with objective {kind!r} instead.")
-    if kind in (None, "clean"):
-        return None
-    if kind == "adversarial":
-        return adversarial(eps=eps, alpha=alpha, clip=clip, grad=adv_grad)
-    if kind in ("noise-sign", "noise-uniform"):
-        return noise(kind.split("-")[1], eps=eps, alpha=alpha, clip=clip)
-    raise ValueError(f"objective must be one of clean, adversarial, noise-sign, "
-                     f"noise-uniform, got {kind!r} instead.")
-
-
 def noise(kind="sign", eps=0.25, alpha=0.5, *, clip=(0.0, 1.0)):
     """Training on random sign noise (+-eps) or uniform U(-eps, eps) noise."""
     draws = {"sign": random_sign, "uniform": random_uniform}
