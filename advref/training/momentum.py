@@ -10,7 +10,7 @@ step size s:
 the definition. `momentum_update` performs the same four operations on blocks
 of whole rows. Every element goes through the same float operations in the
 same order (elementwise operations have no order between elements), so the two
-give bit-identical p and v (tests/test_momentum.py checks it); g is not changed.
+give bit-identical p and v (tests/training/test_momentum.py checks it); g is not changed.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from advref.reproduce.profiles import MODELS, PROFILES, get_profile
 from advref.training.second_stage import train_two_stage
 from advref.training.sgd import train
 
-KEYS = Path(__file__).parent / "data" / "cache_keys.json"
+KEYS = Path(__file__).parents[1] / "data" / "cache_keys.json"
 
 
 class FakeData:

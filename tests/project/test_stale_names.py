@@ -10,7 +10,7 @@ import importlib
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOTTED = re.compile(r"(?<![\w./-])((?:advref|models|data_loaders)(?:\.[A-Za-z_]\w*)+)(?![\w-])")
 SOURCES = [*ROOT.glob("*.md"), *ROOT.glob("docs/*.md"), *ROOT.glob("benchmarks/*.py"),
            *ROOT.glob("scripts/*.py"),

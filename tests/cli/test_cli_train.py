@@ -13,7 +13,7 @@ import pytest
 from advref import models
 from advref.cli.parser import main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LONG = ["train", "softmax", "--data", "sample", "--epochs", "400", "--patience", "1000"]
 
 

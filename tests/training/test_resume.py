@@ -165,9 +165,10 @@ def _kill_after_next_save(proc, ck, extra_delay, timeout=120.0):
 
 
 def test_sigkill_at_random_moments_then_resume_is_bit_identical(tmp_path):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     script = tmp_path / "run.py"
-    script.write_text(KILLED_RUN.format(root=root, tests=os.path.join(root, "tests")))
+    here = os.path.dirname(os.path.abspath(__file__))      # this file's folder
+    script.write_text(KILLED_RUN.format(root=root, tests=here))
     ck, out = tmp_path / "run.ckpt.npz", tmp_path / "final.npz"
     delays = np.random.default_rng(0).uniform(0.0, 0.03, size=5)
     kills = 0

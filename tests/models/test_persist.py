@@ -7,7 +7,7 @@ import pytest
 from advref import models
 from advref.models import ModelFileError, load, save
 from advref.models.persist import HEADER
-from tests.test_models import make_all
+from tests.models.test_models import make_all
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

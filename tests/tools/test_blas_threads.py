@@ -16,7 +16,7 @@ from advref._blas_threads import (
     wheel_library_folders,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_block_sets_one_thread_and_restores_the_count():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # folder -> import name: models/ and data_loaders/ are the subpackages advref.models
 # and advref.data_loaders (advref/__init__.py, setup.cfg)
 PACKAGES = {"advref": "advref", "models": "advref.models",
