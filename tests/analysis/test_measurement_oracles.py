@@ -26,24 +26,11 @@ from advref.training.max_norm import limit_column_norms
 from advref.training.momentum import block_rows, momentum_update
 from advref.training.monitors import resolve_monitor
 from advref.training.objectives import noise, objective_value
-
-
-class FixedProba:
-    """predict_proba returns the rows it was built with, whatever x is."""
-
-    def __init__(self, proba):
-        self.proba = np.asarray(proba, float)
-        self.n_classes = self.proba.shape[1]
-
-    def predict_proba(self, x):
-        return self.proba[:len(x)]
-
-    def predict(self, x):
-        return self.predict_proba(x).argmax(axis=1)
+from tests.stubs import FixedModel
 
 
 def test_evaluate_by_hand_and_nan_without_a_warning_when_nothing_is_wrong():
-    model = FixedProba([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.25, 0.5, 0.25], [0.9, 0.05, 0.05]])
+    model = FixedModel([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.25, 0.5, 0.25], [0.9, 0.05, 0.05]])
     x = np.zeros((4, 2))
     got = evaluate(model, x, np.array([0, 1, 1, 2]))
     assert got == {"n": 4, "error": 0.5, "mean_confidence": (0.7 + 0.6 + 0.5 + 0.9) / 4,
@@ -56,7 +43,7 @@ def test_evaluate_by_hand_and_nan_without_a_warning_when_nothing_is_wrong():
 
 
 def test_rubbish_report_counts_by_hand_with_a_strict_threshold():
-    model = FixedProba([[0.5, 0.5, 0.0, 0.0], [0.2, 0.7, 0.1, 0.0], [0.05, 0.05, 0.0, 0.9],
+    model = FixedModel([[0.5, 0.5, 0.0, 0.0], [0.2, 0.7, 0.1, 0.0], [0.05, 0.05, 0.0, 0.9],
                         [0.4, 0.3, 0.3, 0.0], [0.1, 0.6, 0.3, 0.0]])
     report = rubbish_report(model, np.zeros((5, 2)))
     # p = .5 exactly is not "> .5"; fooled: rows 1 (class 1), 2 (class 3), 4 (class 1)
@@ -65,7 +52,7 @@ def test_rubbish_report_counts_by_hand_with_a_strict_threshold():
                       "class_histogram": [0, 2, 0, 1]}
     low = rubbish_report(model, np.zeros((5, 2)), threshold=0.35)
     assert low["fooled_rate"] == 1.0 and low["class_histogram"] == [2, 2, 0, 1]
-    none = rubbish_report(FixedProba([[0.5, 0.5, 0.0]]), np.zeros((1, 2)))
+    none = rubbish_report(FixedModel([[0.5, 0.5, 0.0]]), np.zeros((1, 2)))
     assert none["class_histogram"] == [0, 0, 0] and math.isnan(none["mean_confidence_fooled"])
 
 
@@ -434,7 +421,7 @@ def test_rubbish_target_rate_counts_the_samples_that_reach_the_target():
     assert report["target_rate"] == pytest.approx(1 / 3, rel=1e-15)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        nobody = rubbish_report(FixedProba([[0.5, 0.5]]), np.zeros((1, 2)))
+        nobody = rubbish_report(FixedModel([[0.5, 0.5]]), np.zeros((1, 2)))
     assert math.isnan(nobody["mean_confidence_fooled"])
 
 

@@ -13,33 +13,14 @@ from advref.analysis.geometry import gaas_directions
 from advref.models import SoftmaxRegression
 from advref.training.monitors import adversarial_error
 from advref.training.objectives import noise
-
-
-class Fixed:
-    """A stub: fixed predictions and probabilities, zero input gradient (so FGSM
-    leaves x where it is)."""
-
-    n_classes = 3
-
-    def __init__(self, pred, proba=None):
-        self.pred = np.asarray(pred)
-        self.proba = proba
-
-    def predict(self, x):
-        return self.pred[:len(x)]
-
-    def predict_proba(self, x):
-        return self.proba[:len(x)]
-
-    def loss_grad(self, x, y):
-        return np.zeros(len(x)), np.zeros_like(x)
+from tests.stubs import FixedModel
 
 
 def test_evaluate_confidence_on_mistakes_is_averaged_over_the_mistakes_only():
     proba = np.array([[0.75, 0.25], [0.5, 0.5], [0.125, 0.875], [0.25, 0.75]])
     pred = proba.argmax(1)                     # 0, 0 (tie: first), 1, 1
     y = np.array([0, 1, 0, 1])                 # mistakes: rows 1 and 2
-    got = evaluate(Fixed(pred, proba), np.zeros((4, 3)), y)
+    got = evaluate(FixedModel(proba, pred, n_classes=3), np.zeros((4, 3)), y)
     assert got["error"] == 0.5
     assert got["mean_confidence"] == float((Fraction(3, 4) + Fraction(1, 2) + Fraction(7, 8)
                                             + Fraction(3, 4)) / 4)
@@ -50,7 +31,7 @@ def test_transfer_counts_by_brute_force():
     y = np.array([0, 1, 2, 0, 1, 2, 0, 1])
     src = np.array([1, 1, 0, 2, 0, 2, 1, 2])   # wrong on 0, 2, 3, 4, 6, 7
     tgt = np.array([1, 0, 0, 1, 0, 2, 0, 2])   # wrong on 0, 1, 2, 3, 4, 7
-    out = transfer(Fixed(src), {"t": Fixed(tgt)}, np.zeros((8, 3)), y, 0.1,
+    out = transfer(FixedModel(pred=src), {"t": FixedModel(pred=tgt)}, np.zeros((8, 3)), y, 0.1,
                    clip=None)["targets"]["t"]
     src_wrong = [i for i in range(8) if src[i] != y[i]]
     both = [i for i in src_wrong if tgt[i] != y[i]]
@@ -62,7 +43,7 @@ def test_transfer_counts_by_brute_force():
     assert out["n_both_wrong"] == len(both) and out["n_source_wrong"] == len(src_wrong)
     # one where the two denominators differ
     tgt2 = np.array([1, 1, 0, 0, 0, 2, 1, 2])  # right on 1, 3, 5; wrong on 0, 2, 4, 6, 7
-    out2 = transfer(Fixed(src), [Fixed(tgt2)], np.zeros((8, 3)), y, 0.1,
+    out2 = transfer(FixedModel(pred=src), [FixedModel(pred=tgt2)], np.zeros((8, 3)), y, 0.1,
                     clip=None)["targets"]["target0"]
     assert out2["same_class_on_both_wrong"] == 5 / 5      # 0, 2, 4, 6, 7 all agree
     assert out2["same_class_on_source_mistakes"] == 5 / 6
@@ -275,11 +256,11 @@ def test_transfer_uses_true_labels_norm_and_clip_by_hand():
 
 def test_transfer_with_a_single_example_wrong_for_both():
     y = np.array([0, 1, 2])
-    out = transfer(Fixed([1, 1, 2]), [Fixed([1, 1, 2])], np.zeros((3, 3)), y, 0.1,
-                   clip=None)["targets"]["target0"]
+    out = transfer(FixedModel(pred=[1, 1, 2]), [FixedModel(pred=[1, 1, 2])], np.zeros((3, 3)),
+                   y, 0.1, clip=None)["targets"]["target0"]
     assert out["same_class_on_both_wrong"] == 1.0 and out["same_class_on_source_mistakes"] == 1.0
-    none = transfer(Fixed([0, 1, 2]), [Fixed([1, 1, 2])], np.zeros((3, 3)), y, 0.1,
-                    clip=None)["targets"]["target0"]
+    none = transfer(FixedModel(pred=[0, 1, 2]), [FixedModel(pred=[1, 1, 2])], np.zeros((3, 3)),
+                    y, 0.1, clip=None)["targets"]["target0"]
     assert none["same_class_on_both_wrong"] == 0.0 and none["n_both_wrong"] == 0
 
 

@@ -196,17 +196,23 @@ def test_no_clip_trains_monitors_and_reports_fgsm_outside_the_box(tmp_path, caps
                for k, v in model.params.items())
 
 
-def test_no_clip_does_not_resume_a_clipped_checkpoint(tmp_path, capsys):
-    out = tmp_path / "m.npz"
-    # Only the monitor differs: the objective's name cannot tell the runs apart.
-    proc = advref(*LONG, "--monitor", "adversarial", "--out", str(out))
-    ckpt = tmp_path / "m.npz.ckpt.npz"
+def killed_after_first_checkpoint(out, *flags):
+    """A long run with `flags`, killed once its checkpoint exists; returns the checkpoint."""
+    proc = advref(*LONG, *flags, "--out", str(out))
+    ckpt = out.parent / f"{out.name}.ckpt.npz"
     deadline = time.monotonic() + 120
     while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     proc.kill()
     proc.wait()
     assert ckpt.exists()
+    return ckpt
+
+
+def test_no_clip_does_not_resume_a_clipped_checkpoint(tmp_path, capsys):
+    out = tmp_path / "m.npz"
+    # Only the monitor differs: the objective's name cannot tell the runs apart.
+    killed_after_first_checkpoint(out, "--monitor", "adversarial")
     assert main([*LONG, "--monitor", "adversarial", "--no-clip", "--resume", "--out",
                  str(out)]) == 2
     err = capsys.readouterr().err
@@ -256,14 +262,7 @@ def test_adv_grad_train_is_the_library_objective_and_is_recorded(tmp_path, capsy
 
 def test_adv_grad_train_does_not_resume_an_eval_checkpoint(tmp_path, capsys):
     out = tmp_path / "m.npz"
-    proc = advref(*LONG, "--adversarial", "--out", str(out))
-    ckpt = tmp_path / "m.npz.ckpt.npz"
-    deadline = time.monotonic() + 120
-    while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    proc.kill()
-    proc.wait()
-    assert ckpt.exists()
+    ckpt = killed_after_first_checkpoint(out, "--adversarial")
     assert main([*LONG, "--adversarial", "--adv-grad", "train", "--resume", "--out",
                  str(out)]) == 2
     assert "another" in capsys.readouterr().err
