@@ -25,7 +25,13 @@ import numpy as np
 from .base import Model
 from .dropout import bernoulli_keep
 from .outputs import HIDDEN_NET_OUTPUTS, OUTPUTS
-from .validation import check_float_dtype, check_number, check_positive_int, check_probability
+from .validation import (
+    check_float_dtype,
+    check_memory,
+    check_number,
+    check_positive_int,
+    check_probability,
+)
 
 
 class FeedForward(Model):
@@ -51,6 +57,12 @@ class FeedForward(Model):
         self.scales = tuple(check_number(s, "scales", low=0.0, low_open=True) for s in scales)
         self.n_layers = n_layers
         self.weight_names = tuple(f"W{i}" for i in range(n_layers))
+
+    def check_weight_memory(self, shapes, name, widths):
+        """Refuse layer widths whose weights (drawn in float64, then cast) cannot fit."""
+        count = sum(fan_in * fan_out + fan_out for fan_in, fan_out in shapes)
+        check_memory(count * (8 + self.dtype.itemsize), name,
+                     f"{name}={widths} ({count:,} parameters)")
 
     def dropout_keep(self, layer, shape, gen):
         """keep_l (boolean), or None when layer l has no dropout in this pass."""

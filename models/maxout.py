@@ -61,8 +61,10 @@ class MaxoutMLP(FeedForward):
         self.irange = check_number(irange, "irange", low=0.0)
         gen = as_generator(rng)
         widths = [self.n_features, *units]
-        self.params = {}
         fan_outs = [u * self.pieces for u in units]
+        self.check_weight_memory([*zip(widths[:-1], fan_outs, strict=True),
+                                  (widths[-1], self.n_classes)], "units", units)
+        self.params = {}
         for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], fan_outs, strict=True)):
             self.params[f"W{i}"] = uniform_init(gen, (fan_in, fan_out), irange, self.dtype)
             self.params[f"b{i}"] = np.zeros(fan_out, self.dtype)

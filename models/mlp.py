@@ -35,6 +35,8 @@ class MLP(FeedForward):
             max_col_norm, "max_col_norm", low=0.0, low_open=True)
         gen = as_generator(rng)
         widths = [self.n_features, *self.hidden, self.n_classes]
+        self.check_weight_memory(zip(widths[:-1], widths[1:], strict=True), "hidden",
+                                 self.hidden)
         self.params = {}
         for i, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
             std = gain / np.sqrt(fan_in)

@@ -7,6 +7,8 @@ caller's array.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from advref.data_loaders.seeding import as_generator  # noqa: F401  (re-exported)
@@ -132,3 +134,19 @@ def check_int_tuple(values, name) -> tuple:
 
 def check_probability(value, name, allow_zero=False) -> float:
     return check_number(value, name, low=0.0, high=1.0, low_open=not allow_zero)
+
+
+def physical_memory() -> int | None:
+    """This machine's memory in bytes, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(nbytes, name, what):
+    """Refuse, before allocating anything, what needs more bytes than the machine has."""
+    total = physical_memory()
+    if total is not None and nbytes > total:
+        raise ValueError(f"{name} must fit in this machine's {total / 2**30:,.1f} GiB of "
+                         f"memory, got {what} needing {nbytes / 2**30:,.1f} GiB instead.")

@@ -23,9 +23,15 @@ from advref._validation import (
     require_methods,
 )
 from advref.attacks.fast_gradient import fgsm
-from advref.models.validation import check_float_dtype
+from advref.models.validation import check_float_dtype, check_memory
 
 SOURCES = ("standard-normal", "gaussian-fit")
+
+
+def check_rubbish_memory(n, d, dtype, name="n"):
+    """Refuse n samples of d values whose draw (float64, then cast) and one attacked
+    copy of them cannot fit in memory, before drawing anything."""
+    check_memory(n * d * (8 + 2 * np.dtype(dtype).itemsize), name, f"{name}={n:,} samples of {d}")
 
 
 def rubbish_samples(n, *, source="gaussian-fit", x_train=None, rng, dtype=None):
@@ -38,8 +44,9 @@ def rubbish_samples(n, *, source="gaussian-fit", x_train=None, rng, dtype=None):
                          "with source='gaussian-fit'), got None instead.")
     x_train = check_batch(x_train, "x_train")
     dtype = x_train.dtype if dtype is None else check_float_dtype(dtype)
-    gen = as_generator(rng)
     d = x_train.shape[1]
+    check_rubbish_memory(n, d, dtype)
+    gen = as_generator(rng)
     noise = gen.standard_normal((n, d))
     if source == "standard-normal":
         return noise.astype(dtype)

@@ -14,7 +14,12 @@ from advref.attacks.iterative import (
     random_step_settings,
 )
 from advref.attacks.minimal import minimal_perturbation
-from advref.attacks.rubbish import SOURCES, rubbish_report, rubbish_samples
+from advref.attacks.rubbish import (
+    SOURCES,
+    check_rubbish_memory,
+    rubbish_report,
+    rubbish_samples,
+)
 from advref.cli._common import (
     add_data_arguments,
     emit,
@@ -80,8 +85,8 @@ def register(sub):
                       "Gaussian is fitted to the first --n training images of --data.",
                       data_role="training")
     p.add_argument("--source", choices=SOURCES, default="gaussian-fit",
-                   help="gaussian-fit: N(mean, cov of the training images); standard-normal: "
-                        "N(0, I)")
+                   help="gaussian-fit: a diagonal Gaussian, each pixel's mean and variance "
+                        "fitted to the training images; standard-normal: N(0, I)")
     p.add_argument("--samples", type=int, default=10_000, help="rubbish samples (10,000)")
     p.add_argument("--eps", type=float, help="size of one FGSM step toward --target")
     p.add_argument("--target", type=int, help="class the step moves toward")
@@ -171,6 +176,7 @@ def run_rubbish(args):
     model, desc = load_model(args.model_file)
     if args.samples < 1:
         raise ValueError(f"--samples must be >= 1, got {args.samples} instead.")
+    check_rubbish_memory(args.samples, model.n_features, model.dtype, "--samples")
     if args.source == "gaussian-fit":
         x_train, data = training_data(args, model, desc)
         fit_on = f"{data} training images ({len(x_train)})"

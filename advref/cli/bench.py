@@ -23,6 +23,9 @@ def register(sub):
 
 
 def run_command(args) -> int:
+    bad = [b for b in args.batch if b < 1]
+    if bad:
+        raise ValueError(f"--batch must be positive batch sizes, got {bad[0]} instead.")
     result = run(tuple(args.batch), tuple(args.dtype))
     print(strict_json.dumps(result, indent=2) if args.json else table(result))
     return 0

@@ -62,9 +62,15 @@ def print_plan(args) -> int:
     return 0
 
 
+MAX_JOBS = 1024        # far above any useful count; refused before a process pool is made
+
+
 def run(args) -> int:
-    if args.jobs < 1:
-        raise ValueError(f"--jobs must be >= 1, got {args.jobs} instead.")
+    if not 1 <= args.jobs <= MAX_JOBS:
+        raise ValueError(f"--jobs must be between 1 and {MAX_JOBS} processes, got {args.jobs} "
+                         "instead.")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed} instead.")
     if args.plan:
         return print_plan(args)
     if args.train:

@@ -12,6 +12,7 @@ import numpy as np
 from advref import _json as strict_json
 from advref import models
 from advref._blas_threads import numpy_blas_threads
+from advref._validation import check_eps
 from advref.analysis.metrics import error_rate
 from advref.attacks.fast_gradient import fgsm
 from advref.cli.parser import Terminated
@@ -101,6 +102,8 @@ def run(args) -> int:
                          f"{args.adv_grad} without --adversarial instead.")
     if args.seed < 0:
         raise ValueError(f"--seed must be >= 0, got {args.seed} instead.")
+    for flag, value in (("--eps", args.eps), ("--vat-eps", args.vat_eps)):
+        check_eps(value, flag)             # before training, not at the FGSM report after it
     recipe = get_recipe(args.model)
     data = args.data or default_data(recipe.binary)
     if args.irange is not None:

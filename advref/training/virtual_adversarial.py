@@ -56,6 +56,13 @@ def unit_rows(v):
     return linear_step(v, 1.0, 2)
 
 
+def check_input_of(model, x):
+    """x checked as a batch (float, finite, 2-D), and by the model where it can check."""
+    x = check_batch(x)
+    check = getattr(model, "check_input", None)
+    return check(x)[0] if check is not None else x
+
+
 def virtual_adversarial_perturbation(model, x, *, eps, xi=1e-6, iterations=1, rng=0):
     """r_vadv (n, d) of L2 norm eps per row, by power iteration (module docstring).
 
@@ -65,6 +72,7 @@ def virtual_adversarial_perturbation(model, x, *, eps, xi=1e-6, iterations=1, rn
     check_softmax_model(model)
     eps, xi = check_eps(eps), check_eps(xi, "xi")
     iterations = check_positive_int(iterations, "iterations")
+    x = check_input_of(model, x)
     gen = as_generator(rng)
     p = softmax(model.forward(x)[0])
     d = unit_rows(gen.standard_normal(x.shape).astype(x.dtype))
