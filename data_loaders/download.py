@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import urllib.request
 from pathlib import Path
 
 from .console import STDERR
@@ -27,6 +26,8 @@ DEFAULT_MIRRORS = (
 
 def fetch_one(url: str, dest: Path, name: str, timeout: float) -> None:
     """Download `url` to `dest` if its content verifies as MNIST file `name`."""
+    import urllib.request  # here, not at import: it loads http, ssl and email (~19% of
+                             # `import advref`), which only a download needs
     tmp = part_name(dest)
     try:
         with open_new(tmp) as out, urllib.request.urlopen(url, timeout=timeout) as resp:

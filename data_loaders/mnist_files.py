@@ -34,20 +34,38 @@ FETCH_COMMAND = "advref data fetch"
 
 
 def cache_dir() -> Path:
-    """The user cache folder for MNIST: $XDG_CACHE_HOME/advref/mnist."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    """The user cache folder for MNIST: $XDG_CACHE_HOME/advref/mnist (by default
+    ~/.cache/advref/mnist). A ValueError says so where neither XDG_CACHE_HOME nor a
+    home folder can be found (no HOME, and a uid without a passwd entry)."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = Path.home() / ".cache"
+        except RuntimeError:
+            raise ValueError("the user cache folder needs XDG_CACHE_HOME or a home folder, got "
+                             "neither (no HOME, and no passwd entry for this uid) instead: "
+                             "set ADVREF_DATA, or pass the folder explicitly.") from None
     return Path(base) / "advref" / "mnist"
+
+
+def candidate_sources(data_dir=None) -> list[tuple[str, Path]]:
+    """(where it comes from, folder) for each folder `load_mnist` looks in, in order:
+    the argument, $ADVREF_DATA, the user cache (left out where there is no home)."""
+    out = []
+    if data_dir is not None:
+        out.append(("argument", Path(data_dir)))
+    if os.environ.get("ADVREF_DATA"):
+        out.append(("ADVREF_DATA", Path(os.environ["ADVREF_DATA"])))
+    try:
+        out.append(("user cache", cache_dir()))
+    except ValueError:
+        pass
+    return out
 
 
 def candidate_dirs(data_dir=None) -> list[Path]:
     """The folders `load_mnist` looks in, in order."""
-    dirs = []
-    if data_dir is not None:
-        dirs.append(Path(data_dir))
-    if os.environ.get("ADVREF_DATA"):
-        dirs.append(Path(os.environ["ADVREF_DATA"]))
-    dirs.append(cache_dir())
-    return dirs
+    return [folder for _, folder in candidate_sources(data_dir)]
 
 
 def file_in(folder: Path, name: str) -> Path | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 from advref import _json as strict_json
-from advref.data_loaders import DataError, candidate_dirs, find_mnist, sample_available
+from advref.data_loaders import DataError, find_mnist, sample_available
 from advref.data_loaders.download import DEFAULT_MIRRORS, download_mnist
 from advref.data_loaders.mnist import FILES, file_in, verified_bytes
+from advref.data_loaders.mnist_files import candidate_sources
 from advref.data_loaders.sample import sample_path
 
 
@@ -33,7 +36,10 @@ def register(sub):
 
 def mnist_report(data_dir=None) -> dict:
     folder = find_mnist(data_dir)
-    report = {"looked_in": [str(d) for d in candidate_dirs(data_dir)],
+    sources = candidate_sources(data_dir)
+    report = {"looked_in": [str(d) for _, d in sources],
+              "looked_in_sources": [where for where, _ in sources],
+              "ADVREF_DATA": os.environ.get("ADVREF_DATA"),
               "found": str(folder) if folder else None, "files": {},
               "sample": str(sample_path()) if sample_available() else None}
     if folder:
@@ -54,10 +60,14 @@ def run_info(args) -> int:
         print(strict_json.dumps(report, indent=2))
         return 0 if ok else 1
     print("looked in (in order):")
-    for d in report["looked_in"]:
-        print(f"  {d}")
+    for where, d in zip(report["looked_in_sources"], report["looked_in"], strict=True):
+        print(f"  {d}  ({where})")
+    if report["ADVREF_DATA"] is None:
+        print("ADVREF_DATA is not set (set it to a folder that holds the four MNIST files, "
+              "gzipped or raw, to use existing files)")
     if report["found"] is None:
-        print("full MNIST: not found (run `advref data fetch`)")
+        print("full MNIST: not found (set ADVREF_DATA to a folder that holds the four files, "
+              "or run `advref data fetch`)")
     else:
         print(f"full MNIST: {report['found']}")
         for name, f in report["files"].items():

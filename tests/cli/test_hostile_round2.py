@@ -97,3 +97,40 @@ def test_vat_checks_its_input():
     with pytest.raises(TypeError, match=r"^x must be float32 or float64"):
         virtual_adversarial_perturbation(model, np.ones((4, 3), np.int64), eps=0.5)
     assert np.isnan(bad[1, 2])                     # the caller's array is not changed
+
+
+def test_without_a_home_folder_the_cache_is_skipped_and_named(monkeypatch, tmp_path):
+    """No HOME and no passwd entry: Path.home() raises. Looking for MNIST then skips
+    the user cache, and a download without --dest says what to set."""
+    from advref.data_loaders import mnist_files
+    from advref.data_loaders.download import download_mnist
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("ADVREF_DATA", str(tmp_path))
+    assert mnist_files.candidate_sources() == [("ADVREF_DATA", tmp_path)]
+    assert mnist_files.candidate_sources("d") == [("argument", Path("d")),
+                                                  ("ADVREF_DATA", tmp_path)]
+    with pytest.raises(ValueError, match="^the user cache folder needs XDG_CACHE_HOME or a "
+                       "home folder, got neither"):
+        download_mnist(mirrors=("http://127.0.0.1:9/",))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "c"))
+    assert mnist_files.candidate_sources()[-1] == ("user cache", tmp_path / "c/advref/mnist")
+
+
+def test_data_info_names_advref_data(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "ADVREF_DATA"}
+    env.update(PYTHONPATH=str(ROOT), XDG_CACHE_HOME=str(tmp_path))
+    unset = subprocess.run([sys.executable, "-m", "advref", "data", "info"], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert unset.returncode == 1
+    assert "ADVREF_DATA is not set" in unset.stdout
+    assert "full MNIST: not found (set ADVREF_DATA to a folder" in unset.stdout
+    env["ADVREF_DATA"] = str(tmp_path / "here")
+    named = subprocess.run([sys.executable, "-m", "advref", "data", "info"], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert f"  {tmp_path / 'here'}  (ADVREF_DATA)" in named.stdout.splitlines()
+    assert "ADVREF_DATA is not set" not in named.stdout

@@ -159,3 +159,13 @@ def test_training_depends_on_the_model_protocol_only():
     assert "advref.fitting.recipes" in GRAPH["advref.cli.train"]
     assert "advref.fitting.fit" in GRAPH["advref.reproduce.cache"]
     assert "advref.fitting.fit" in GRAPH["advref.cli.train"]
+
+
+def test_import_advref_loads_no_network_module():
+    """urllib.request (with http, ssl and email) is imported by a download alone."""
+    code = ("import sys, advref, advref.cli.parser, advref.data_loaders; "
+            "print(sorted(m for m in ('urllib.request', 'ssl', 'http.client', 'email') "
+            "if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, check=True)
+    assert proc.stdout.strip() == "[]"
