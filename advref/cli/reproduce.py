@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from advref import _json as strict_json
 from advref.reproduce import reproduce
 from advref.reproduce.profiles import PROFILES, get_profile
 from advref.reproduce.report import fmt
-from advref.reproduce.runner import train_models
+from advref.reproduce.runner import WorkerDied, train_models
 
 
 def register(sub):
@@ -77,8 +78,12 @@ def run(args) -> int:
         names = train_models(args.profile or "quick", args.out, args.train, seed=args.seed)
         print(f"trained {', '.join(names)} into {args.out}/models")
         return 0
-    result = reproduce(args.profile, args.out, seed=args.seed, jobs=args.jobs, only=args.only,
-                       skip=args.skip)
+    try:
+        result = reproduce(args.profile, args.out, seed=args.seed, jobs=args.jobs,
+                           only=args.only, skip=args.skip)
+    except WorkerDied as err:
+        print(f"advref reproduce: error: {err}", file=sys.stderr)
+        return 1
     if args.json:
         print(strict_json.dumps(result, indent=2))
         return 0

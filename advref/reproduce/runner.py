@@ -12,7 +12,8 @@ import datetime
 import os
 import platform
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -58,11 +59,16 @@ def machine():
             "scipy": scipy.__version__}
 
 
+class WorkerDied(RuntimeError):
+    """A --jobs worker ended without a result (killed, perhaps for memory)."""
+
+
 def train_one(args):
+    """One worker's job: (name, whether it trained rather than found the model)."""
     profile, name, out, seed = args
     ctx = make_context(profile, out, seed, log=None)
     ctx.model(name)
-    return name
+    return name, name in ctx.cache.trained
 
 
 def make_context(profile, out, seed, log):
@@ -78,10 +84,23 @@ def pretrain_in_parallel(profile, out, seed, jobs, log, names=None):
     try:
         import multiprocessing
 
+        names = list(names or model_names(profile))
+        trained = []
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for name in pool.map(train_one, [(profile, n, out, seed)
-                                             for n in names or model_names(profile)]):
-                print(f"[reproduce] {name}: ready", file=log)
+            futures = {pool.submit(train_one, (profile, n, out, seed)): n for n in names}
+            try:
+                for done in as_completed(futures):        # in the order they finish
+                    name, was_trained = done.result()
+                    trained += [name] if was_trained else []
+                    print(f"[reproduce] {name}: {'trained' if was_trained else 'found'}",
+                          file=log)
+            except BrokenProcessPool:
+                left = sorted(n for f, n in futures.items() if not f.done() or f.exception())
+                raise WorkerDied(
+                    f"a training process died (killed, perhaps for memory) while "
+                    f"{', '.join(left)} were unfinished; rerun the same command to resume "
+                    "them from their checkpoints") from None
+        return trained
     finally:
         for k, v in saved.items():
             if v is None:
@@ -115,9 +134,12 @@ def reproduce(profile=None, out="advref-results", *, seed=0, jobs=1, log=STDERR,
     chosen = select(only, skip, profile)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    trained_by_workers = []
     if jobs > 1 and stop_after_models is None:
-        pretrain_in_parallel(profile, out, seed, jobs, log, models_for(chosen, profile))
+        trained_by_workers = pretrain_in_parallel(profile, out, seed, jobs, log,
+                                                  models_for(chosen, profile))
     ctx = make_context(profile, out, seed, log)
+    ctx.cache.trained += trained_by_workers
     if stop_after_models is not None:
         for name in model_names(profile)[:stop_after_models]:
             ctx.model(name)

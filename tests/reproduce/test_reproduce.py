@@ -4,6 +4,7 @@ qualitative findings on the bundled sample (margins as measured, not the paper's
 import io
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -335,3 +336,59 @@ def test_plan_lists_every_job_with_its_key(run, capsys):
     for name, path in cached.items():
         assert trains[f"train:{name}"]["key"][:12] in path
         assert trains[f"train:{name}"]["command"][-2:] == ["--train", name]
+
+
+def _children(pid):
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def test_parallel_training_reports_what_it_trained_and_a_killed_worker(tmp_path):
+    """--jobs 2: results.json lists the models the workers trained; a worker killed
+    with SIGKILL (what an out-of-memory kill looks like) ends the run with one line
+    naming the unfinished models and saying that rerunning resumes them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    argv = [sys.executable, "-m", "advref", "reproduce", "--profile", "sample", "--jobs", "2",
+            "--only", "fgsm_error_rates", "--out", str(tmp_path / "r")]
+    done = subprocess.run(argv + ["--json"], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert sorted(result["trained_this_run"]) == ["logistic", "maxout", "rbf", "softmax"]
+    finished = [line.split(":")[0].split()[-1] for line in done.stderr.splitlines()
+                if line.endswith(": trained")]
+    assert sorted(finished) == sorted(result["trained_this_run"])
+
+    proc = subprocess.Popen(argv[:-2] + ["--out", str(tmp_path / "k")], env=env,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    workers = []
+    while time.monotonic() < deadline and not workers:
+        time.sleep(0.2)
+        pool = _children(proc.pid)
+        workers = [w for p in pool for w in [p, *_children(p)]
+                   if "spawn_main" in Path(f"/proc/{w}/cmdline").read_text()]
+    assert workers, "no worker process appeared"
+    os.kill(workers[0], signal.SIGKILL)
+    err = proc.communicate(timeout=300)[1]
+    assert proc.returncode == 1, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("advref reproduce: error: a training process died (killed, "
+                           "perhaps for memory) while ")
+    assert last.endswith("were unfinished; rerun the same command to resume them from their "
+                         "checkpoints")
+    assert "Traceback" not in err
