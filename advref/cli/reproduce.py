@@ -9,7 +9,7 @@ from pathlib import Path
 from advref import _json as strict_json
 from advref.reproduce import reproduce
 from advref.reproduce.profiles import PROFILES, get_profile
-from advref.reproduce.report import fmt
+from advref.reproduce.report import caveat, fmt
 from advref.reproduce.runner import WorkerDied, train_models
 
 
@@ -89,6 +89,8 @@ def run(args) -> int:
         return 0
     print(f"profile {result['profile']}: {len(result['rows'])} results in "
           f"{result['wall_seconds']:.0f} s; wrote {args.out}/results.md and results.json")
+    if caveat(result):
+        print(f"NOTE: {caveat(result)}")
     for r in result["rows"]:
         print(f"  {r['experiment'][:58]:58s} {r['quantity'][:28]:28s} paper "
               f"{fmt(r['paper'], r['unit']):>7s}  measured {fmt(r['measured'], r['unit']):>7s}")

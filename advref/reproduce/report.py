@@ -19,8 +19,24 @@ def params_text(params):
                      if k != "settings")
 
 
+SAMPLE_CAVEAT = ("These numbers are not a reproduction: the sample profile trains on the "
+                 "bundled 2,000 images for a few epochs, to check an installation and to "
+                 "teach. It shows the paper's qualitative findings, but several rows "
+                 "contradict the paper's values (for example the sigmoid rubbish rate, and "
+                 "adversarial training's cost in clean error); the paper column is there for "
+                 "orientation only. Fetch MNIST (`advref data fetch`) for the quick and paper "
+                 "profiles.")
+
+
+def caveat(result):
+    """What a reader must know before reading the rows, or None."""
+    return SAMPLE_CAVEAT if result["profile"] == "sample" else None
+
+
 def markdown(result):
+    note = caveat(result)
     lines = [f"# advref reproduce: profile `{result['profile']}`", "",
+             *([f"**{note}**", ""] if note else []),
              f"Run on {result['date']} in {result['wall_seconds']:.0f} s on "
              f"{result['machine']['cpus']} cores / {result['machine']['memory_gb']} GB "
              f"(seed {result['seed']}, data {result['data']['name']}, "

@@ -60,6 +60,8 @@ def test_results_files_hold_every_row_finite_and_in_range(run):
             assert value >= 0, row
     md = (out / "results.md").read_text()
     assert "| softmax regression, FGSM | error | 99.90% |" in md
+    # the sample's numbers are labelled as no reproduction, before any row
+    assert md.index("**These numbers are not a reproduction") < md.index("| experiment |")
     if result["figures"]:
         for file in result["figures"].values():
             assert (out / file).stat().st_size > 1000 and f"]({file})" in md
@@ -392,3 +394,10 @@ def test_parallel_training_reports_what_it_trained_and_a_killed_worker(tmp_path)
     assert last.endswith("were unfinished; rerun the same command to resume them from their "
                          "checkpoints")
     assert "Traceback" not in err
+
+
+def test_only_the_sample_profile_carries_the_caveat():
+    from advref.reproduce.report import SAMPLE_CAVEAT, caveat
+
+    assert caveat({"profile": "sample"}) == SAMPLE_CAVEAT
+    assert caveat({"profile": "quick"}) is None and caveat({"profile": "paper"}) is None
