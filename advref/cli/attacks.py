@@ -55,6 +55,11 @@ def register(sub):
     p.add_argument("--norm", type=norm_arg, default=np.inf, choices=[np.inf, 2, 1],
                    help="inf (sign method), 2 or 1; the variants are inf only")
     p.add_argument("--targeted", type=int, metavar="CLASS", help="move toward CLASS")
+    p.add_argument("--labels", choices=("true", "predicted"), default="true",
+                   help="untargeted: ascend the loss of the true labels (the paper's) or of "
+                        "the model's own predictions (no label information in x_adv: "
+                        "Kurakin et al.'s label leaking); errors are always against the true "
+                        "labels")
     p.add_argument("--method", choices=METHODS, default="fgsm",
                    help="fgsm (one step, the paper's), iterative (the basic iterative method; "
                         "with --random-start, PGD) or r+fgsm (a random sign step of --alpha, "
@@ -108,15 +113,20 @@ def add_no_clip(p):
 
 def run_attack(args):
     settings = method_settings(args)            # before any file is read
+    targeted = args.targeted is not None
+    if targeted and args.labels != "true":
+        raise ValueError(f"--labels chooses whose loss an untargeted attack ascends, got "
+                         f"--labels {args.labels} with --targeted {args.targeted} instead.")
     model, desc = load_model(args.model_file)
     x, y, data = test_data(args, model, desc)
-    targeted = args.targeted is not None
-    labels = np.full(len(x), args.targeted) if targeted else y
+    labels = np.full(len(x), args.targeted) if targeted else \
+        (y if args.labels == "true" else model.predict(x))
     box = None if args.no_clip else CLIP
     x_adv = METHODS[args.method](model, x, args.eps, y=labels, targeted=targeted, clip=box,
                                  **settings)
     result = {"model": desc, "data": data, "n": len(x), "eps": args.eps, "norm": args.norm,
-              "clip": box, "targeted": args.targeted, "labels": "true labels",
+              "clip": box, "targeted": args.targeted,
+              "labels": "target class" if targeted else f"{args.labels} labels",
               "method": args.method, "settings": settings,
               "clean": evaluate(model, x, y), "adversarial": evaluate(model, x_adv, y)}
     if targeted:

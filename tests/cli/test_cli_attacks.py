@@ -261,3 +261,24 @@ def test_model_sha256_ignores_timing_metadata(trained, tmp_path, capsys):
     models.save(model, copy, extra=extra)
     assert run_json(capsys, ["attack", str(copy), "--n", "10"])["model"]["sha256"] != \
         a["model"]["sha256"]
+
+
+def test_attack_with_predicted_labels_is_the_librarys_y_none(trained, capsys):
+    """--labels predicted ascends the loss of the model's own predictions, as the
+    library's y=None does, and says so; the error is still against the true labels."""
+    out = run_json(capsys, ["attack", str(trained["softmax"]), "--n", "200", "--labels",
+                            "predicted"])
+    assert out["labels"] == "predicted labels"
+    model = models.load(trained["softmax"])
+    d = load_mnist_sample(dtype=model.dtype)
+    x, y = d.x_test[:200], d.y_test[:200]
+    x_adv = fgsm(model, x, 0.25)                   # y=None: the model's predictions
+    assert out["adversarial"] == evaluate(model, x_adv, y)
+    true = run_json(capsys, ["attack", str(trained["softmax"]), "--n", "200"])
+    assert true["labels"] == "true labels"
+    assert true["adversarial"] == evaluate(model, fgsm(model, x, 0.25, y=y), y)
+    assert true["adversarial"] != out["adversarial"]
+    assert main(["attack", str(trained["softmax"]), "--labels", "predicted", "--targeted",
+                 "3"]) == 2
+    assert "--labels chooses whose loss an untargeted attack ascends, got --labels " \
+           "predicted with --targeted 3 instead." in capsys.readouterr().err
