@@ -21,6 +21,7 @@ with an error, never used and never silently retrained over.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from advref import models
@@ -83,6 +84,7 @@ class ModelCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.profile, self.seed, self.log = profile, seed, log
         self.loaded, self.trained, self.info = {}, [], {}
+        self.training_seconds = 0.0        # wall time spent training in this process
 
     def spec(self, name, data) -> TrainSpec:
         return spec_for(name, self.profile, data, self.seed)
@@ -104,7 +106,9 @@ class ModelCache:
             if self.log:
                 print(f"[reproduce] {name}: loaded from cache {path.name}", file=self.log)
         else:
+            began = time.perf_counter()
             model, extra = self.train(spec, key, data)
+            self.training_seconds += time.perf_counter() - began
             models.save(model, path, extra=extra)
             for suffix in (".stage1.ckpt.npz", ".stage2.ckpt.npz"):
                 self.path(name, key, suffix).unlink(missing_ok=True)

@@ -71,6 +71,15 @@ def train_one(args):
     return name, name in ctx.cache.trained
 
 
+def eta_text(ctx, remaining, seconds_each):
+    """The time left by the work left: the experiments' mean measuring time times
+    those remaining, and the models they still have to train, named (their cost
+    is `--plan`'s to estimate)."""
+    untrained = [m for m in models_for(remaining, ctx.profile) if m not in ctx.cache.loaded]
+    text = f"about {seconds_each * len(remaining):.0f} s of measuring left"
+    return text + (f", after training {', '.join(untrained)}" if untrained else "")
+
+
 def make_context(profile, out, seed, log):
     data = Data.load(profile["data"], profile["dtype"])
     binary = Data.load(profile["binary"], profile["dtype"])
@@ -144,12 +153,14 @@ def reproduce(profile=None, out="advref-results", *, seed=0, jobs=1, log=STDERR,
         for name in model_names(profile)[:stop_after_models]:
             ctx.model(name)
         raise Interrupted(f"stopped after {stop_after_models} model(s), as asked")
+    measuring = 0.0                 # the experiments' own time, training left out
     for i, name in enumerate(chosen, 1):
+        began, trained_before = time.perf_counter(), ctx.cache.training_seconds
         RUNS[name](ctx)
-        elapsed = time.perf_counter() - start
-        print(f"[reproduce] experiment {i}/{len(chosen)} {name} done; {elapsed:.0f} s so far, "
-              f"ETA {elapsed / i * (len(chosen) - i):.0f} s (by the experiments' mean)",
-              file=log)
+        measuring += time.perf_counter() - began - (ctx.cache.training_seconds - trained_before)
+        left = eta_text(ctx, chosen[i:], measuring / i)
+        print(f"[reproduce] experiment {i}/{len(chosen)} {name} done; "
+              f"{time.perf_counter() - start:.0f} s so far; {left}", file=log)
     result = {"profile": profile["name"], "date": datetime.date.today().isoformat(),
               "experiments": chosen,
               "seed": seed, "machine": machine(),

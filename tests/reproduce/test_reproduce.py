@@ -401,3 +401,24 @@ def test_only_the_sample_profile_carries_the_caveat():
 
     assert caveat({"profile": "sample"}) == SAMPLE_CAVEAT
     assert caveat({"profile": "quick"}) is None and caveat({"profile": "paper"}) is None
+
+
+def test_the_eta_counts_the_work_left(tmp_path):
+    """The measuring time per experiment times the experiments left, and the models
+    those still have to train, by name; nothing for the finished experiments."""
+    from advref.reproduce.profiles import get_profile
+    from advref.reproduce.runner import eta_text, make_context
+
+    ctx = make_context(get_profile("sample"), tmp_path, 0, log=None)
+    assert eta_text(ctx, ["subspace", "rubbish_sigmoid"], 2.5) == (
+        "about 5 s of measuring left, after training maxout, maxout-sigmoid")
+    ctx.cache.loaded["maxout"] = object()
+    assert eta_text(ctx, ["subspace"], 2.5) == "about 2 s of measuring left"
+    assert eta_text(ctx, [], 9.0) == "about 0 s of measuring left"
+
+
+def test_the_run_logs_its_eta_by_the_work_left(run):
+    _, _, _, log = run
+    lines = [line for line in log.splitlines() if " done; " in line]
+    assert lines and all("of measuring left" in line for line in lines)
+    assert lines[-1].endswith("; about 0 s of measuring left")
