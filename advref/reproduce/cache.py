@@ -22,6 +22,7 @@ with an error, never used and never silently retrained over.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from advref import models
@@ -74,8 +75,38 @@ def spec_for(name, profile, data, seed) -> TrainSpec:
 
 
 def load_checked(path, key, spec: TrainSpec):
-    """(model, extra) from a cached file, refused unless it carries `key`."""
-    return load_keyed(path, key, spec.recipe.model["class"])
+    """(model, extra) from a cached file, refused unless it carries `key` and, where it
+    records one (every file since 2026-12-04), the digest of its own parameters."""
+    model, extra = load_keyed(path, key, spec.recipe.model["class"])
+    recorded = extra.get("params_sha256")
+    if recorded is not None and recorded != models.params_digest(model):
+        raise CacheError(f"{path}: its parameters are not the ones trained under its key "
+                         f"(digest {models.params_digest(model)[:16]}, recorded "
+                         f"{str(recorded)[:16]}); remove it to retrain")
+    return model, extra
+
+
+@contextmanager
+def model_lock(path, name, log):
+    """An exclusive lock on `path` for the duration (fcntl; where the platform has no
+    fcntl, concurrent runs into one folder are not supported and nothing is locked)."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    Path(path).parent.mkdir(exist_ok=True)
+    with open(path, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if log:
+                print(f"[reproduce] {name}: another run is training it; waiting", file=log)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class ModelCache:
@@ -101,18 +132,22 @@ class ModelCache:
             return self.loaded[name]
         spec, key = self.key(name, data)
         path = self.path(name, key)
-        if path.exists():
-            model, extra = load_checked(path, key, spec)
-            if self.log:
-                print(f"[reproduce] {name}: loaded from cache {path.name}", file=self.log)
-        else:
-            began = time.perf_counter()
-            model, extra = self.train(spec, key, data)
-            self.training_seconds += time.perf_counter() - began
-            models.save(model, path, extra=extra)
-            for suffix in (".stage1.ckpt.npz", ".stage2.ckpt.npz"):
-                self.path(name, key, suffix).unlink(missing_ok=True)
-            self.trained.append(name)
+        # One process at a time trains a model, writes and removes its files: another
+        # run that wants it waits here, then finds it in the cache.
+        with model_lock(self.folder / ".locks" / f"{name}-{key[:12]}.lock", name, self.log):
+            if path.exists():
+                model, extra = load_checked(path, key, spec)
+                if self.log:
+                    print(f"[reproduce] {name}: loaded from cache {path.name}", file=self.log)
+            else:
+                began = time.perf_counter()
+                model, extra = self.train(spec, key, data)
+                self.training_seconds += time.perf_counter() - began
+                extra["params_sha256"] = models.params_digest(model)
+                models.save(model, path, extra=extra)
+                for suffix in (".stage1.ckpt.npz", ".stage2.ckpt.npz"):
+                    self.path(name, key, suffix).unlink(missing_ok=True)
+                self.trained.append(name)
         self.info[name] = {"file": str(path), "sha256": models.params_digest(model),
                            "epochs": extra["epochs"],
                            "best_epoch": extra["best_epoch"], "seconds": extra["seconds"],

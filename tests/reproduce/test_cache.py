@@ -63,3 +63,45 @@ def test_key_changes_with_what_determines_the_parameters(cache):
     assert paper.spec("maxout1600-adv", data).stage2 == "retrain"
     assert c.spec("maxout-adv", data).variant()["clip"] == [0.0, 1.0]
     assert "adv_grad" not in c.spec("maxout-adv", data).variant()     # eval: as before
+
+
+def test_parameters_changed_under_the_same_key_are_refused(cache):
+    """A cached file records the digest of its parameters: negate them, keep the key
+    and the record, and the file is refused rather than used."""
+    c, data = cache
+    model = c.get("softmax", data)
+    path = c.path("softmax", c.key("softmax", data)[1])
+    _, extra = models.load(path, with_extra=True)
+    assert extra["params_sha256"] == models.params_digest(model)
+    forged = models.load(path)
+    for v in forged.params.values():
+        np.negative(v, out=v)
+    models.save(forged, path, extra=extra)
+    fresh = ModelCache(c.folder.parent, get_profile("sample"), seed=0, log=None)
+    with pytest.raises(CacheError, match="its parameters are not the ones trained under its "
+                       "key"):
+        fresh.get("softmax", data)
+    assert fresh.trained == []
+
+
+def test_two_runs_into_one_folder_train_each_model_once(tmp_path):
+    """Two processes that want the same model: one trains it while the other waits for
+    it and then loads it; neither deletes what the other writes."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = ("import sys; from advref.reproduce.runner import train_models; "
+            "train_models('sample', sys.argv[1], ['maxout'])")
+    env = dict(os.environ, PYTHONPATH=str(root), OPENBLAS_NUM_THREADS="1")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], env=env,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    logs = [p.communicate(timeout=600)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], logs
+    assert sum("maxout: training" in log for log in logs) == 1, logs
+    assert sum("maxout: loaded from cache" in log for log in logs) == 1, logs
+    assert any("another run is training it; waiting" in log for log in logs), logs
+    files = sorted(p.name for p in (tmp_path / "models").iterdir() if p.name != ".locks")
+    assert len(files) == 1 and files[0].startswith("maxout-") and files[0].endswith(".npz")
