@@ -114,3 +114,80 @@ def test_fit_saves_and_reuses_a_finished_stage_1_and_refuses_another_runs(tmp_pa
                       stage2="retrain", scheme="reproduce", name="softmax")
     with pytest.raises(CacheError, match="made for another recipe or data"):
         fit(other, x, y, xv, yv, 3, files=files, log=None)
+
+
+def test_monitors_are_the_errors_they_name():
+    from advref.analysis.metrics import error_rate
+    from advref.attacks.fast_gradient import fgsm
+
+    x, y = blobs(300)
+    model = get_recipe("softmax").build(10, 3, rng=0, dtype=np.float64)
+    train(model, x, y, epochs=20, lr=0.5, log=None)
+    assert 0 < error_rate(model, x, y) < 0.5
+    assert Monitor().build() is error_rate and Monitor("clean", eps=0.7).build() is error_rate
+    for clip in (None, (0.0, 1.0)):
+        adv = Monitor("adversarial", eps=0.1, clip=clip).build()
+        assert adv(model, x, y) == error_rate(model, fgsm(model, x, 0.1, y=y, clip=clip), y)
+    unclipped = Monitor("adversarial", eps=0.1, clip=None).build()(model, x, y)
+    assert unclipped != Monitor("adversarial", eps=0.1).build()(model, x, y)
+    assert unclipped != error_rate(model, x, y)
+
+
+def test_trainer_settings_hold_the_specs_parts():
+    x, y = blobs(40)
+    recipe = get_recipe("softmax")
+    spec = TrainSpec(recipe, {"epochs": 2, "lr": 0.1}, Objective("noise-sign", eps=0.2),
+                     Monitor("adversarial", eps=0.1), decay={"l2": {"W": 0.01}})
+    got = spec.trainer_settings()
+    assert set(got) == {"epochs", "lr", "l2", "objective", "monitor"}
+    assert got["epochs"] == 2 and got["lr"] == 0.1 and got["l2"] == {"W": 0.01}
+    assert "objective" not in TrainSpec(recipe, {"epochs": 1}).trainer_settings()
+    model = recipe.build(10, 3, rng=0, dtype=np.float64)
+    from advref.attacks.noise import random_sign
+
+    loss, _ = got["objective"](model, x, y, np.random.default_rng(4))
+    x_noisy = random_sign(x, 0.2, np.random.default_rng(4), clip=(0.0, 1.0))
+    both = model.loss_and_grads(np.concatenate([x, x_noisy]), np.concatenate([y, y]))[0]
+    assert loss == both
+
+
+def test_the_train_schemes_key_is_the_dict_earlier_checkpoints_hold():
+    """The `advref train` key, field by field, as the command wrote it before
+    advref.fitting existed (a checkpoint stores this dict and must match it)."""
+    recipe = get_recipe("maxout").with_model(irange=0.05)
+    settings = dict(recipe.train, epochs=3)
+    spec = TrainSpec(recipe, settings, Objective("adversarial", clip=None),
+                     Monitor("adversarial", clip=None), decay={"l1": {"W0": 0.001}},
+                     data="sample", data_sha256="abc", seed=4, dtype="float32",
+                     stage2="continue", labels=None)
+    assert spec.key() == {
+        "command": "train", "model": "maxout", "model_spec": recipe.model, "data": "sample",
+        "data_sha256": "abc", "seed": 4, "dtype": "float32",
+        "objective": "adversarial eps 0.25 alpha 0.5, unclipped", "labels": None,
+        "second_stage": "continue", "training_code": 2,
+        "settings": {**settings, "l1": {"W0": 0.001}, "monitor": "adversarial",
+                     "monitor_eps": 0.25},
+        "clip": None}
+    train_mode = TrainSpec(recipe, settings, Objective("adversarial", adv_grad="train"),
+                           data="sample", seed=4)
+    assert train_mode.key()["adv_grad"] == "train" and "clip" not in train_mode.key()
+    assert train_mode.key()["objective"].endswith(", x_adv from the training loss (dropout)")
+    vat_spec = TrainSpec(get_recipe("softmax"), {}, Objective("vat", eps=2.0, unlabelled=7),
+                         labels=30)
+    assert vat_spec.key()["objective"] == "VAT eps 2.0 on 7 unlabelled"
+    assert vat_spec.key()["labels"] == 30
+
+
+def test_array_digest_is_sha256_of_shape_dtype_and_bytes():
+    import hashlib
+
+    from advref.fitting.spec import array_digest
+
+    a, b = np.arange(6, dtype=np.float32).reshape(2, 3), np.array([1, 2], np.int64)
+    h = hashlib.sha256()
+    for arr in (a, b):
+        h.update(str((arr.shape, arr.dtype.str)).encode())
+        h.update(arr.tobytes())
+    assert array_digest(a, b) == h.hexdigest()
+    assert array_digest(a.T) != array_digest(a)          # same bytes, another shape
+    assert array_digest(np.asfortranarray(a)) == array_digest(a)   # layout does not count
