@@ -17,10 +17,7 @@ it offers with the references and reports the worst error against a tolerance.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import io
-import json
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +26,7 @@ from advref import models
 from advref.attacks.fast_gradient import fgsm
 from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
 from advref.attacks.minimal import linear_minimal_perturbation
+from advref.tools.vector_files import read_case, read_manifest
 from advref.tools.vectors import (
     EPS,
     FORMAT,
@@ -70,16 +68,10 @@ def check(folder, subject) -> list:
     """Rows (case, quantity, worst abs error, passed) for what `subject` implements; a
     method raising NotImplementedError for a case (a model kind it lacks) skips it."""
     folder = Path(folder)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
-        raise ValueError(f"{folder}: not an advref vector set of version {VERSION}.")
+    manifest = read_manifest(folder, FORMAT, VERSION)
     rows = []
     for case in manifest["cases"]:
-        content = (folder / case["file"]).read_bytes()
-        if hashlib.sha256(content).hexdigest() != case["sha256"]:
-            raise ValueError(f"{folder / case['file']}: SHA-256 differs from the manifest's.")
-        with np.load(io.BytesIO(content), allow_pickle=False) as npz:
-            data = {k: npz[k] for k in npz.files}
+        data = read_case(folder, case)      # untrusted input: advref.tools.vector_files
         weights = {k[len("weights/"):]: v for k, v in data.items() if k.startswith("weights/")}
         x, y, target = data["x"], data["y"], data["target"]
         args = (case["kind"], case["config"], weights)
