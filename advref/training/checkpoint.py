@@ -33,14 +33,18 @@ from pathlib import Path
 import numpy as np
 
 from advref.data_loaders.files import atomic_write_bytes, check_regular_file
+from advref.training.checkpoint_checks import (
+    CheckpointError,
+    check_header,
+    check_members,
+    key_difference,
+)
+
+__all__ = ["CheckpointError", "TrainState", "load_checkpoint", "save_checkpoint"]
 
 FORMAT = "advref-checkpoint"
 VERSION = 1
 HEADER = "__checkpoint__"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is unreadable, corrupt, or was written for another run."""
 
 
 @dataclass
@@ -101,6 +105,7 @@ def load_checkpoint(path, key, params) -> tuple[dict, TrainState]:
     """(params, state) from `path`, checked against `key` and the model's `params`."""
     path = Path(path)
     check_regular_file(path, "checkpoint")
+    check_members(path)                       # headers against the bytes, before reading
     try:
         with np.load(path, allow_pickle=False) as npz:
             if HEADER not in npz.files:
@@ -113,14 +118,14 @@ def load_checkpoint(path, key, params) -> tuple[dict, TrainState]:
                                       f"this advref reads version {VERSION}")
             if header.get("key") != key:
                 raise CheckpointError(
-                    f"{path}: checkpoint was written for another run (its key "
-                    f"{json.dumps(header.get('key'))[:200]}, expected {json.dumps(key)[:200]}); "
-                    "remove it to start afresh")
+                    f"{path}: checkpoint was written for another run ("
+                    f"{key_difference(header.get('key'), key)}); remove it to start afresh")
+            fields = check_header(path, header)
             saved = _group(npz, "param/")
             velocity = _group(npz, "velocity/")
-            best = _group(npz, "best/") if header["has_best"] else None
+            best = _group(npz, "best/") if fields["has_best"] else None
             monitor_idx = npz["monitor_idx"]
-            order = npz["order"] if header["has_order"] else None
+            order = npz["order"] if fields["has_order"] else None
     except (zipfile.BadZipFile, EOFError, OSError, KeyError, TypeError,
             json.JSONDecodeError) as err:
         raise CheckpointError(f"{path}: corrupt checkpoint ({type(err).__name__}: {err})") \
@@ -137,9 +142,9 @@ def load_checkpoint(path, key, params) -> tuple[dict, TrainState]:
         for k, v in arrays.items():
             if not np.isfinite(v).all():
                 raise CheckpointError(f"{path}: {what} {k} holds NaN or infinite values")
-    state = TrainState(epoch=header["epoch"], batch=header["batch"], updates=header["updates"],
-                       loss_sum=header["loss_sum"], waited=header["waited"],
-                       finished=header["finished"], seconds=header["seconds"],
+    state = TrainState(epoch=fields["epoch"], batch=fields["batch"], updates=fields["updates"],
+                       loss_sum=header["loss_sum"], waited=fields["waited"],
+                       finished=fields["finished"], seconds=header["seconds"],
                        history=header["history"], rng_state=header["rng_state"],
                        velocity=velocity, best=best, monitor_idx=monitor_idx, order=order)
     return saved, state

@@ -25,6 +25,7 @@ advref.training.second_stage.
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from advref.analysis.metrics import error_rate
 from advref.data_loaders.console import STDERR
 from advref.models.validation import as_generator, check_number, check_positive_int
 from advref.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
+from advref.training.checkpoint_checks import check_positions, derived_key
 from advref.training.history import History
 from advref.training.max_norm import limit_column_norms
 from advref.training.momentum import momentum_update
@@ -161,12 +163,19 @@ def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0
         model.check_input(x_valid, y_valid)
     gen = as_generator(rng)
     decay = decay_terms(l1, l2, model.weight_names)
+    if checkpoint is not None and checkpoint_key is None:
+        checkpoint_key = derived_key(model, x, y, x_valid, y_valid, epochs, batch_size, lr,
+                                     lr_decay, patience, rng)
     saver = _Checkpointer(checkpoint, checkpoint_key, checkpoint_seconds)
+    if checkpoint is not None and os.path.lexists(checkpoint) and not Path(checkpoint).exists():
+        raise ValueError(f"checkpoint {checkpoint} is a link to nothing; remove it, or point "
+                         "it at the checkpoint to resume.")
     if checkpoint is not None and Path(checkpoint).exists() and not resume:
         raise ValueError(f"checkpoint {checkpoint} already exists: resume from it, or remove "
                          "it to start afresh.")
     if resume and checkpoint is not None and Path(checkpoint).exists():
         params, state = load_checkpoint(checkpoint, checkpoint_key, model.params)
+        check_positions(checkpoint, state, len(x))
         for k, v in params.items():
             model.params[k][...] = v
         gen.bit_generator.state = state.rng_state

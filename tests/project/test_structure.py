@@ -146,7 +146,8 @@ def test_only_the_reproduce_command_imports_reproduce():
     assert {n: d for n, d in offenders.items() if d} == {}
 
 
-PROTOCOL_MODULES = {"advref.models.outputs", "advref.models.validation", "advref.models.base"}
+PROTOCOL_MODULES = {"advref.models.outputs", "advref.models.validation", "advref.models.base",
+                    "advref.models.file_checks"}     # the protocol and file safeguards
 
 
 def test_training_depends_on_the_model_protocol_only():
