@@ -12,6 +12,7 @@ with the arrays the file stores before it constructs the model.
 from __future__ import annotations
 
 import math
+import struct
 import zipfile
 
 import numpy as np
@@ -63,9 +64,30 @@ def config_parameter_count(name, config, path) -> int:
     raise ModelFileError(f"{path}: unknown model class {name!r}")
 
 
+MAX_MEMBERS = 4096       # far above any model's or checkpoint's; a zip directory's
+                         # entries are counted from its end record before it is parsed
+
+
+def zip_entry_count(path) -> int:
+    """The entry count a zip file's end-of-central-directory record declares, read
+    from its last 64 KB without parsing the directory (65535: "see zip64", too many)."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        f.seek(max(0, size - 65_557))
+        tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) - at < 22:
+        raise ModelFileError(f"{path}: not a readable .npz file (no zip directory)")
+    return struct.unpack("<H", tail[at + 10:at + 12])[0]
+
+
 def member_sizes(path) -> dict:
     """{member: (shape, dtype)} from each .npy header, checked against the zip and the
-    file's real size before any array is read."""
+    file's real size before any array is read; at most MAX_MEMBERS members."""
+    count = zip_entry_count(path)
+    if count > MAX_MEMBERS:
+        raise ModelFileError(f"{path}: its zip directory declares {count} members, more than "
+                             f"the {MAX_MEMBERS} an advref file may hold")
     size = path.stat().st_size
     out, total = {}, 0
     try:

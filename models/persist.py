@@ -130,6 +130,12 @@ def load(path, *, with_extra=False):
     if not zipfile.is_zipfile(path):
         raise ModelFileError(f"{path}: not a readable .npz file (not a zip archive)")
     members = member_sizes(path)
+    unknown = sorted(m for m in members if m != HEADER and not m.startswith("param/"))
+    if HEADER not in members:
+        unknown = []                   # not a model file at all: read_header says so
+    if unknown:
+        raise ModelFileError(f"{path}: holds {len(unknown)} member(s) that no advref model file "
+                             f"has ({', '.join(unknown[:3])}{', ...' if len(unknown) > 3 else ''})")
     try:
         with np.load(path, allow_pickle=False) as npz:
             header = read_header(npz, path)

@@ -1,3 +1,4 @@
+import io
 import json
 import zipfile
 
@@ -263,3 +264,39 @@ def test_a_saved_file_has_the_permissions_the_umask_gives_a_new_file(tmp_path, u
     finally:
         os.umask(old)
     assert (tmp_path / "m.npz").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_junk_members_are_refused_and_their_count_bounded_before_parsing(tmp_path):
+    """A model file with an extra member is refused by name; one whose zip directory
+    declares 200,000 members is refused from the end record, without parsing them."""
+    import time
+    import tracemalloc
+    import zipfile
+
+    from advref.models.file_checks import MAX_MEMBERS, zip_entry_count
+
+    path = tmp_path / "m.npz"
+    from advref.models import SoftmaxRegression
+
+    models.save(SoftmaxRegression(4, 3), path)
+    assert zip_entry_count(path) == 3                  # W, b and the header, by hand
+    buf = io.BytesIO()
+    np.save(buf, np.zeros(2))
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("extra.npy", buf.getvalue())
+    with pytest.raises(ModelFileError, match=r"holds 1 member\(s\) that no advref model file "
+                       r"has \(extra\)"):
+        models.load(path)
+    many = tmp_path / "many.npz"
+    with zipfile.ZipFile(many, "w") as zf:
+        for i in range(200_000):
+            zf.writestr(f"param/j{i}.npy", b"")
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(ModelFileError, match=f"declares 65535 members, more than the "
+                       f"{MAX_MEMBERS}"):
+        models.load(many)
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert seconds < 1.0 and peak < 1 << 20
