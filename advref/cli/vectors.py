@@ -16,8 +16,11 @@ def register(sub):
                                    "module:object); exits 1 if any quantity fails.")
     p.add_argument("--out", help="write the vectors into this folder")
     p.add_argument("--check", metavar="DIR", help="check an implementation against DIR")
-    p.add_argument("--impl", default=None, help="module:object offering loss_grad and/or "
-                   "fgsm (advref.tools.vectors); default: advref itself")
+    p.add_argument("--impl", default=None, help="module:object, a subject offering any of "
+                   "loss_grad, param_gradients, fgsm, iterative_fgsm, random_step_fgsm, vat, "
+                   "adversarial_logistic_loss, minimal_distance (their signatures: "
+                   "advref.tools.conformance; advref's own subject is "
+                   "advref.tools.conformance:ADVREF, the default)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(run=run)
 

@@ -204,3 +204,6 @@ def test_the_pristine_set_still_passes(pristine, capsys):
     from advref.cli.parser import main
 
     assert main(["vectors", "--check", str(pristine)]) == 0
+    # the subject --help names, given explicitly
+    assert main(["vectors", "--check", str(pristine), "--impl",
+                 "advref.tools.conformance:ADVREF"]) == 0
