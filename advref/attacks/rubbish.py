@@ -54,6 +54,13 @@ def rubbish_samples(n, *, source="gaussian-fit", x_train=None, rng, dtype=None):
     return (mean + std * noise).astype(dtype)
 
 
+def rubbish_step(model, samples, eps, target):
+    """One targeted FGSM step of eps toward class `target`, unclipped (the lecture's
+    rubbish-class benchmark)."""
+    targets = np.full(len(samples), int(target))
+    return fgsm(model, samples, eps, y=targets, targeted=True, clip=None)
+
+
 def rubbish_report(model, samples, *, eps=None, target=None, threshold=0.5):
     """Rates of false positives on rubbish samples, before (and after) a targeted step.
 
@@ -84,8 +91,7 @@ def rubbish_report(model, samples, *, eps=None, target=None, threshold=0.5):
                          "instead.")
     if eps is not None:
         eps = check_eps(eps)
-        targets = np.full(len(samples), int(target))
-        stepped = fgsm(model, samples, eps, y=targets, targeted=True, clip=None)
+        stepped = rubbish_step(model, samples, eps, target)
         report.update({"eps": eps, "target": int(target),
                        "target_rate": float(np.mean(model.predict(stepped) == target)),
                        "after_step": fooled_stats(stepped)})

@@ -19,6 +19,7 @@ from advref.attacks.rubbish import (
     check_rubbish_memory,
     rubbish_report,
     rubbish_samples,
+    rubbish_step,
 )
 from advref.cli._common import (
     add_data_arguments,
@@ -28,6 +29,7 @@ from advref.cli._common import (
     test_data,
     training_data,
 )
+from advref.cli.examples_file import add_save_argument, check_save_target, save_examples
 
 CLIP = (0.0, 1.0)
 METHODS = {"fgsm": fgsm, "iterative": iterative_fgsm, "r+fgsm": random_step_fgsm}
@@ -55,6 +57,7 @@ def register(sub):
     p.add_argument("--norm", type=norm_arg, default=np.inf, choices=[np.inf, 2, 1],
                    help="inf (sign method), 2 or 1; the variants are inf only")
     p.add_argument("--targeted", type=int, metavar="CLASS", help="move toward CLASS")
+    add_save_argument(p)
     p.add_argument("--labels", choices=("true", "predicted"), default="true",
                    help="untargeted: ascend the loss of the true labels (the paper's) or of "
                         "the model's own predictions (no label information in x_adv: "
@@ -77,6 +80,7 @@ def register(sub):
                       "Szegedy's box-constrained L-BFGS search for the smallest L2 perturbation "
                       "classified as a target (or as any wrong class), on the first --n test "
                       "images.", n_default=20)
+    add_save_argument(p)
     p.add_argument("--target", type=int, help="target class (default: untargeted)")
     p.add_argument("--batch", type=int, default=256, metavar="B",
                    help="searches run side by side, their model evaluations pooled "
@@ -89,6 +93,7 @@ def register(sub):
                       "with --eps and --target, after one FGSM step toward the target. The "
                       "Gaussian is fitted to the first --n training images of --data.",
                       data_role="training")
+    add_save_argument(p)
     p.add_argument("--source", choices=SOURCES, default="gaussian-fit",
                    help="gaussian-fit: a diagonal Gaussian, each pixel's mean and variance "
                         "fitted to the training images; standard-normal: N(0, I)")
@@ -113,6 +118,7 @@ def add_no_clip(p):
 
 def run_attack(args):
     settings = method_settings(args)            # before any file is read
+    check_save_target(args)
     targeted = args.targeted is not None
     if targeted and args.labels != "true":
         raise ValueError(f"--labels chooses whose loss an untargeted attack ascends, got "
@@ -131,6 +137,8 @@ def run_attack(args):
               "clean": evaluate(model, x, y), "adversarial": evaluate(model, x_adv, y)}
     if targeted:
         result["target_rate"] = float(np.mean(model.predict(x_adv) == args.targeted))
+    save_examples(args, {"x": x, "x_adv": x_adv, "y": y, "pred": model.predict(x),
+                         "pred_adv": model.predict(x_adv)}, result)
     c, a = result["clean"], result["adversarial"]
     lines = [f"clean error {c['error']:.2%} (confidence {c['mean_confidence']:.1%})",
              f"{args.method} error {a['error']:.2%} (confidence on mistakes "
@@ -162,6 +170,7 @@ def method_settings(args):
 
 
 def run_minimal(args):
+    check_save_target(args)
     model, desc = load_model(args.model_file)
     x, y, data = test_data(args, model, desc)
     batch = None if args.one_at_a_time else args.batch
@@ -177,12 +186,16 @@ def run_minimal(args):
                "examples": [r.summary() for r in results]}
     for e in summary["examples"]:
         e.pop("settings")
+    save_examples(args, {"x": x, "x_adv": np.stack([r.x_adv for r in results]), "y": y,
+                         "success": [r.success for r in results],
+                         "l2": [r.l2 for r in results]}, summary)
     emit(args, summary, [f"success {summary['success_rate']:.1%} of {len(x)}; mean L2 "
                          f"{summary['mean_l2']:.4f}, mean L_inf {summary['mean_linf']:.4f}, "
                          f"mean optimizer iterations {summary['mean_iterations']:.0f}"])
 
 
 def run_rubbish(args):
+    check_save_target(args)
     model, desc = load_model(args.model_file)
     if args.samples < 1:
         raise ValueError(f"--samples must be >= 1, got {args.samples} instead.")
@@ -196,6 +209,11 @@ def run_rubbish(args):
     report = rubbish_report(model, samples, eps=args.eps, target=args.target)
     result = {"model": desc, "source": args.source, "fit_on": fit_on, "seed": args.seed,
               "eps": args.eps, "target": args.target, **report}
+    arrays = {"samples": samples, "pred": model.predict(samples)}
+    if args.eps is not None and args.save_examples is not None:
+        arrays["stepped"] = rubbish_step(model, samples, args.eps, args.target)
+        arrays["pred_stepped"] = model.predict(arrays["stepped"])
+    save_examples(args, arrays, result)
     conf = report["mean_confidence_fooled"]
     conf_text = "none fooled" if np.isnan(conf) else f"mean confidence {conf:.1%}"
     lines = [f"any class p > .5: {report['fooled_rate']:.2%} of {report['n']} ({conf_text}); "

@@ -282,3 +282,39 @@ def test_attack_with_predicted_labels_is_the_librarys_y_none(trained, capsys):
                  "3"]) == 2
     assert "--labels chooses whose loss an untargeted attack ascends, got --labels " \
            "predicted with --targeted 3 instead." in capsys.readouterr().err
+
+
+def test_save_examples_writes_what_the_command_measured(trained, capsys, tmp_path):
+    """attack, minimal and rubbish --save-examples: pickle-free files whose arrays are
+    the library's on the same inputs and whose params are the command's JSON."""
+    model = models.load(trained["softmax"])
+    d = load_mnist_sample(dtype=model.dtype)
+    out = tmp_path / "fgsm.npz"
+    result = run_json(capsys, ["attack", str(trained["softmax"]), "--n", "50",
+                               "--save-examples", str(out)])
+    with np.load(out, allow_pickle=False) as f:
+        saved = {k: f[k] for k in f.files}
+    x, y = d.x_test[:50], d.y_test[:50]
+    assert np.array_equal(saved["x"], x) and np.array_equal(saved["y"], y)
+    assert np.array_equal(saved["x_adv"], fgsm(model, x, 0.25, y=y))
+    assert np.array_equal(saved["pred_adv"], model.predict(saved["x_adv"]))
+    assert json.loads(str(saved["params"])) == result
+    out = tmp_path / "minimal.npz"
+    result = run_json(capsys, ["minimal", str(trained["softmax"]), "--n", "2",
+                               "--save-examples", str(out)])
+    with np.load(out, allow_pickle=False) as f:
+        assert f["x_adv"].shape == (2, 784)
+        assert f["success"].tolist() == [e["success"] for e in result["examples"]]
+        assert np.allclose(np.linalg.norm(f["x_adv"] - f["x"], axis=1)[f["success"]],
+                           f["l2"][f["success"]])
+    out = tmp_path / "rubbish.npz"
+    run_json(capsys, ["rubbish", str(trained["softmax"]), "--samples", "30", "--eps", "0.3",
+                      "--target", "2", "--save-examples", str(out)])
+    with np.load(out, allow_pickle=False) as f:
+        samples = f["samples"]
+        assert samples.shape == (30, 784)
+        assert np.array_equal(f["stepped"], fgsm(model, samples, 0.3, y=np.full(30, 2),
+                                                 targeted=True, clip=None))
+    assert main(["attack", str(trained["softmax"]), "--save-examples",
+                 str(tmp_path / "no" / "x.npz")]) == 2
+    assert "--save-examples" in capsys.readouterr().err
