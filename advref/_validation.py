@@ -91,3 +91,18 @@ def require_methods(model, names, who):
             raise TypeError(f"{who} needs a model with {', '.join(names)} (models.base), got a "
                             f"{type(model).__name__} without {name} instead.")
     return model
+
+
+class MissingDependency(ImportError):
+    """An optional package a feature needs is not installed (the message says which)."""
+
+
+def require_scipy(who):
+    """Fail in one sentence, before any work, where SciPy is not installed: only the
+    L-BFGS-B features (minimal perturbations) need it."""
+    try:
+        import scipy.optimize  # noqa: F401
+    except ImportError:
+        raise MissingDependency(f"{who} needs SciPy (its L-BFGS-B optimizer), which is not "
+                                "installed here: pip install scipy") from None
+

@@ -30,6 +30,7 @@ from advref._validation import (
     check_positive_int,
     class_count,
     require_methods,
+    require_scipy,
 )
 from advref.attacks.minimal_batched import reverse_communication_works, search_many
 from advref.attacks.minimal_search import DEFAULTS, TOLERANCES, MinimalResult, search_one
@@ -52,6 +53,7 @@ def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), cand
     Needs model.loss_grad, model.predict and model.predict_proba.
     """
     require_methods(model, ("loss_grad", "predict", "predict_proba"), "minimal_perturbation")
+    require_scipy("minimal_perturbation")
     x = check_batch(x)
     clip = check_clip(clip)
     check_inside(x, clip)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from advref._validation import require_scipy
 from advref.analysis.metrics import evaluate
 from advref.analysis.transferability import transfer
 from advref.attacks.fast_gradient import fgsm
@@ -170,6 +171,7 @@ def method_settings(args):
 
 
 def run_minimal(args):
+    require_scipy("advref minimal")
     check_save_target(args)
     model, desc = load_model(args.model_file)
     x, y, data = test_data(args, model, desc)

@@ -12,6 +12,8 @@ import signal
 import sys
 import threading
 
+from advref._validation import MissingDependency
+
 COMMANDS = ("data", "train", "gradcheck", "attacks", "reproduce", "bench", "vectors")
 
 
@@ -46,7 +48,7 @@ def main(argv=None) -> int:
         previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return int(args.run(args) or 0)
-    except (ValueError, TypeError, OSError) as err:
+    except (ValueError, TypeError, OSError, MissingDependency) as err:
         print(f"advref {args.command}: error: {err}", file=sys.stderr)
         return 2
     except Terminated as err:

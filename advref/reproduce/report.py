@@ -46,6 +46,8 @@ def markdown(result):
     for r in result["rows"]:
         lines.append(f"| {r['experiment']} | {r['quantity']} | {fmt(r['paper'], r['unit'])} | "
                      f"{fmt(r['measured'], r['unit'])} | {params_text(r['params'])} |")
+    for name, reason in result.get("skipped", {}).items():
+        lines.append(f"| {name} | skipped | - | - | {reason} |")
     lines += ["", "## Models", "", "| model | epochs (best) | seconds | BLAS threads | sha256 |",
               "|---|---|---|---|---|"]
     for name, info in result["models"].items():

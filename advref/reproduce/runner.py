@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from advref._validation import MissingDependency
 from advref.data_loaders import find_mnist
 from advref.data_loaders.console import STDERR
 from advref.reproduce import figures, report
@@ -52,11 +53,14 @@ def machine():
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     except (ValueError, OSError):
         memory = float("nan")
-    import scipy
-
+    try:
+        import scipy
+        scipy_version = scipy.__version__
+    except ImportError:
+        scipy_version = None           # not installed: the L-BFGS-B rows are skipped
     return {"cpus": os.cpu_count(), "memory_gb": round(memory, 1),
             "python": platform.python_version(), "numpy": np.__version__,
-            "scipy": scipy.__version__}
+            "scipy": scipy_version}
 
 
 class WorkerDied(RuntimeError):
@@ -154,9 +158,14 @@ def reproduce(profile=None, out="advref-results", *, seed=0, jobs=1, log=STDERR,
             ctx.model(name)
         raise Interrupted(f"stopped after {stop_after_models} model(s), as asked")
     measuring = 0.0                 # the experiments' own time, training left out
+    skipped = {}
     for i, name in enumerate(chosen, 1):
         began, trained_before = time.perf_counter(), ctx.cache.training_seconds
-        RUNS[name](ctx)
+        try:
+            RUNS[name](ctx)
+        except MissingDependency as err:           # SciPy absent: the other rows go on
+            skipped[name] = str(err)
+            print(f"[reproduce] experiment {name} skipped: {err}", file=log)
         measuring += time.perf_counter() - began - (ctx.cache.training_seconds - trained_before)
         left = eta_text(ctx, chosen[i:], measuring / i)
         print(f"[reproduce] experiment {i}/{len(chosen)} {name} done; "
@@ -167,7 +176,7 @@ def reproduce(profile=None, out="advref-results", *, seed=0, jobs=1, log=STDERR,
               "data": {"name": ctx.data.name, "n_train": len(ctx.data.x_train),
                        "n_test": len(ctx.data.x_test), "sha256": ctx.data.digest},
               "models": ctx.cache.info, "trained_this_run": ctx.cache.trained,
-              "rows": ctx.rows, "figures": {}, "figures_note": ""}
+              "rows": ctx.rows, "skipped": skipped, "figures": {}, "figures_note": ""}
     if len(chosen) < len(available(profile)):
         result["figures_note"] = "figures skipped: only some experiments were run"
     elif figures.available():

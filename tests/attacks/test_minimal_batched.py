@@ -6,7 +6,6 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.optimize import minimize
 
 import advref.attacks.minimal as minimal_module
 from advref import minimal_perturbation
@@ -14,6 +13,9 @@ from advref.attacks.minimal_batched import Solve, reverse_communication_works
 from advref.data_loaders import load_mnist_sample
 from advref.models import MaxoutMLP, SoftmaxRegression
 from advref.training.sgd import train
+
+minimize = pytest.importorskip(
+    "scipy.optimize", reason="these tests drive SciPy's L-BFGS-B").minimize
 
 
 def run(solve, objective):

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import scipy
 
 from advref._blas_threads import (
     scipy_blas_single_thread,
     scipy_openblas_threads,
     wheel_library_folders,
 )
+
+scipy = pytest.importorskip("scipy", reason="these tests drive SciPy's BLAS and L-BFGS-B")
 
 ROOT = Path(__file__).resolve().parents[2]
 
