@@ -125,6 +125,7 @@ def check_adv_grad(grad):
 
 def training_mode_fgsm(model, x, y, rng, eps, norm, clip):
     """x_adv from the training-mode loss under its own dropout mask (grad="train")."""
+    x, eps, clip, y = attack_arguments(model, x, eps, y, False, clip, "adversarial training")
     try:
         parameters = inspect.signature(model.loss_grad).parameters
     except (TypeError, ValueError):
@@ -134,7 +135,6 @@ def training_mode_fgsm(model, x, y, rng, eps, norm, clip):
         raise TypeError(f"adversarial(grad='train') needs model.loss_grad(x, y, train=True, "
                         f"rng=rng), got a {type(model).__name__} whose loss_grad takes no "
                         "train argument instead.")
-    x, eps, clip, y = attack_arguments(model, x, eps, y, False, clip, "adversarial training")
     _, grad = model.loss_grad(x, y, train=True, rng=rng)
     return step_along(x, grad, eps, norm, clip=clip)
 

@@ -137,8 +137,26 @@ def test_bad_modes_are_refused_before_any_work():
         def predict(self, x):
             return np.zeros(len(x), np.int64)
 
-    with pytest.raises(TypeError, match="loss_grad takes no train argument"):
+    with pytest.raises(TypeError) as refused:
         training_mode_fgsm(Plain(), np.zeros((2, 3)), np.zeros(2, np.int64), None, 0.1,
+                           np.inf, None)
+    assert str(refused.value) == ("adversarial(grad='train') needs model.loss_grad(x, y, "
+                                  "train=True, rng=rng), got a Plain whose loss_grad takes no "
+                                  "train argument instead.")
+
+    class Keywords(Plain):
+        def loss_grad(self, x, y, **options):
+            return np.zeros(len(x)), np.ones_like(x) * options["train"]
+
+    got = training_mode_fgsm(Keywords(), np.zeros((2, 3)), np.zeros(2, np.int64), None, 0.1,
+                             np.inf, (0.0, 1.0))
+    assert np.array_equal(got, np.full((2, 3), 0.1))        # train=True reached the model
+    with pytest.raises(TypeError) as refused:
+        training_mode_fgsm(object(), np.zeros((2, 3)), np.zeros(2, np.int64), None, 0.1,
+                           np.inf, None)
+    assert str(refused.value).startswith("adversarial training needs a model with loss_grad")
+    with pytest.raises(ValueError, match="^y must"):
+        training_mode_fgsm(Keywords(), np.zeros((2, 3)), np.zeros(3, np.int64), None, 0.1,
                            np.inf, None)
 
 

@@ -158,3 +158,41 @@ def test_members_are_bounded_by_the_bytes_present(saved, kind):
     assert proc.stdout.startswith(f"{path}: corrupt checkpoint: member ")
     assert ("junk.npy is compressed" if kind == "inflating" else
             "huge.npy declares 8796093022208 bytes of data, it holds 64") in proc.stdout
+
+
+def test_the_derived_key_changes_with_each_thing_it_covers():
+    from advref.training.checkpoint_checks import derived_key
+
+    x, y = blobs()
+    xv, yv = blobs(20, seed=3)
+    model = SoftmaxRegression(5, 3, rng=0)
+    base = derived_key(model, x, y, xv, yv, 3, 10, 0.1)
+    assert base.startswith("derived:") and len(base) == len("derived:") + 64
+    assert derived_key(SoftmaxRegression(5, 3, rng=0), x, y, xv, yv, 3, 10, 0.1) == base
+    others = [derived_key(SoftmaxRegression(5, 3, rng=0, dtype=np.float32), x, y, xv, yv, 3,
+                          10, 0.1),
+              derived_key(SoftmaxRegression(5, 4, rng=0), x, y, xv, yv, 3, 10, 0.1),
+              derived_key(model, x + 1e-9, y, xv, yv, 3, 10, 0.1),
+              derived_key(model, x, (y + 1) % 3, xv, yv, 3, 10, 0.1),
+              derived_key(model, x, y, None, None, 3, 10, 0.1),
+              derived_key(model, x, y, xv, yv, 4, 10, 0.1),
+              derived_key(model, x, y, xv, yv, 3, 10, 0.2),
+              derived_key(model, x.astype(np.float32), y, xv, yv, 3, 10, 0.1)]
+    assert len({base, *others}) == len(others) + 1
+    generator = derived_key(model, x, y, xv, yv, np.random.default_rng(0))
+    assert generator == derived_key(model, x, y, xv, yv, np.random.default_rng(99))
+
+    class NoConfig:
+        pass
+
+    assert derived_key(NoConfig(), x, y, None, None) != derived_key(model, x, y, None, None)
+
+
+def test_key_differences_are_spelled_out():
+    from advref.training.checkpoint_checks import key_difference
+
+    assert key_difference({"a": 1, "b": 2}, {"a": 1, "b": 3, "c": "x"}) == (
+        "b: 2 in the file, 3 for this run; c: '(absent)' in the file, 'x' for this run")
+    assert key_difference("0123456789abcdef0123", "fedcba9876543210fedc") == (
+        "its key 0123456789abcdef..., this run's fedcba9876543210...")
+    assert key_difference({"a": 1}, "k") == "its key {'a': 1}..., this run's k..."

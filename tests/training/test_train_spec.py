@@ -191,3 +191,77 @@ def test_array_digest_is_sha256_of_shape_dtype_and_bytes():
     assert array_digest(a, b) == h.hexdigest()
     assert array_digest(a.T) != array_digest(a)          # same bytes, another shape
     assert array_digest(np.asfortranarray(a)) == array_digest(a)   # layout does not count
+
+
+def test_objective_build_passes_every_setting_on():
+    """Objective(...).build() is the library objective with the same settings: the
+    adversarial mode, clip, eps and alpha, and VAT's unlabelled data and batch."""
+    from advref.models import MaxoutMLP
+    from advref.training.objectives import adversarial
+    from advref.training.virtual_adversarial import vat
+
+    model = MaxoutMLP(6, 3, units=(4,), pieces=2, irange=0.5, rng=0)
+    x, y = np.random.default_rng(0).random((20, 6)), np.arange(20) % 3
+
+    def run(objective):
+        return objective(model, x, y, np.random.default_rng(5))
+
+    for mode in ("eval", "train"):
+        for clip in (None, (0.0, 1.0)):
+            built = run(Objective("adversarial", eps=0.3, alpha=0.3, clip=clip,
+                                  adv_grad=mode).build())
+            direct = run(adversarial(0.3, 0.3, clip=clip, grad=mode))
+            assert built[0] == direct[0]
+            assert all(np.array_equal(built[1][k], direct[1][k]) for k in direct[1])
+    train_mode = run(Objective("adversarial", adv_grad="train").build())[0]
+    assert train_mode != run(Objective("adversarial").build())[0]
+    x_u = np.random.default_rng(1).random((50, 6))
+    softmax = get_recipe("softmax").build(6, 3, rng=0, dtype=np.float64)
+    built = Objective("vat", eps=1.5, unlabelled=50).build(x_unlabelled=x_u,
+                                                           unlabelled_batch=7)
+    direct = vat(1.5, x_unlabelled=x_u, unlabelled_batch=7)
+    a = built(softmax, x, y, np.random.default_rng(2))
+    b = direct(softmax, x, y, np.random.default_rng(2))
+    assert a[0] == b[0] and all(np.array_equal(a[1][k], b[1][k]) for k in b[1])
+    supervised = Objective("vat", eps=1.5).build()(softmax, x, y, np.random.default_rng(2))
+    assert supervised[0] != a[0]
+
+
+def test_fit_trains_vat_on_the_unlabelled_data_it_is_given():
+    """fit passes x_unlabelled and the recipe's batch size to VAT: the same parameters
+    as train() with vat(eps, x_unlabelled, batch_size)."""
+    from advref.training.virtual_adversarial import vat
+
+    x, y = blobs(60)
+    xv, yv = blobs(30, seed=1)
+    x_u = blobs(80, seed=2)[0]
+    recipe = get_recipe("softmax").with_train(epochs=2, batch_size=20, patience=None)
+    spec = TrainSpec(recipe, dict(recipe.train), Objective("vat", eps=1.0, unlabelled=80),
+                     data="blobs", seed=1, dtype="float64")
+    done = fit(spec, x, y, xv, yv, 3, log=None, x_unlabelled=x_u)
+    oracle = recipe.build(10, 3, rng=1, dtype=np.float64)
+    train(oracle, x, y, x_valid=xv, y_valid=yv, rng=1, log=None, epochs=2, batch_size=20,
+          lr=recipe.train["lr"], momentum=recipe.train["momentum"],
+          objective=vat(1.0, x_unlabelled=x_u, unlabelled_batch=20))
+    for k, v in oracle.params.items():
+        assert np.array_equal(done.model.params[k], v), k
+    assert done.epochs == 2 and done.seconds == done.stage1.seconds
+
+
+def test_a_cached_file_is_refused_with_both_keys_and_both_classes_named(tmp_path):
+    from advref import models
+    from advref.fitting.fit import load_keyed
+
+    path = tmp_path / "m.npz"
+    models.save(get_recipe("softmax").build(4, 3), path, extra={"cache_key": "a" * 64})
+    model, extra = load_keyed(path, "a" * 64, "SoftmaxRegression")
+    assert extra["cache_key"] == "a" * 64
+    with pytest.raises(CacheError) as refused:
+        load_keyed(path, "b" * 64, "SoftmaxRegression")
+    assert str(refused.value) == (f"{path}: this cached model was made for another recipe or "
+                                  f"data (its key {'a' * 16}, expected {'b' * 16}); remove it "
+                                  "to retrain")
+    with pytest.raises(CacheError) as refused:
+        load_keyed(path, "a" * 64, "MaxoutMLP")
+    assert str(refused.value) == (f"{path}: cached model is a SoftmaxRegression, the recipe "
+                                  "trains a MaxoutMLP; remove it to retrain")
