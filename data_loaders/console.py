@@ -25,3 +25,22 @@ class _CurrentStderr:
 
 
 STDERR = _CurrentStderr()
+
+
+class Prefixed:
+    """A file-like object that writes each line to `stream` behind `prefix`, so the
+    lines of processes that share one stderr say whose they are."""
+
+    def __init__(self, stream, prefix):
+        self.stream, self.prefix, self.pending = stream, prefix, ""
+
+    def write(self, text):
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            self.stream.write(f"{self.prefix}{line}\n")
+        return len(text)
+
+    def flush(self):
+        self.stream.flush()
+

@@ -20,7 +20,7 @@ import numpy as np
 
 from advref._validation import MissingDependency
 from advref.data_loaders import find_mnist
-from advref.data_loaders.console import STDERR
+from advref.data_loaders.console import STDERR, Prefixed
 from advref.reproduce import figures, report
 from advref.reproduce.cache import ModelCache
 from advref.reproduce.context import Context, Data
@@ -70,7 +70,7 @@ class WorkerDied(RuntimeError):
 def train_one(args):
     """One worker's job: (name, whether it trained rather than found the model)."""
     profile, name, out, seed = args
-    ctx = make_context(profile, out, seed, log=None)
+    ctx = make_context(profile, out, seed, log=Prefixed(STDERR, f"[{name}] "))
     ctx.model(name)
     return name, name in ctx.cache.trained
 

@@ -39,3 +39,27 @@ class History:
                    best_valid_error=float("nan") if bve is None else bve,
                    stopped_early=d["stopped_early"], seconds=d.get("seconds", 0.0),
                    updates=d["updates"])
+
+
+def format_seconds(s):
+    return f"{int(s // 60)}m{int(s % 60):02d}s" if s >= 60 else f"{s:.1f}s"
+
+
+def log_epoch(log, record, epochs, patience_left=None):
+    """One progress line: the record, and the time left at the mean epoch time, to
+    the epoch cap and, with early stopping, to the latest epoch it can stop at
+    (patience_left epochs more without a better one)."""
+    epoch = record["epoch"]
+    per_epoch = record["seconds"] / epoch
+    eta = f"ETA {format_seconds(per_epoch * (epochs - epoch))} to the cap"
+    if patience_left is not None and patience_left < epochs - epoch:
+        eta += (f", {format_seconds(per_epoch * patience_left)} if no better epoch comes "
+                "(early stopping)")
+    valid = f"  valid {record['valid_error']:.2%}" if "valid_error" in record else ""
+    match = (f"  match {record['match_objective']:.4f}/{record['target_objective']:.4f}"
+             if "match_objective" in record else "")
+    print(f"epoch {epoch}/{epochs}  loss {record['loss']:.4f}  train "
+          f"{record['train_error']:.2%}{valid}{match}  lr {record['lr']:.4g}  "
+          f"mom {record['momentum']:.3f}  {format_seconds(record['seconds'])}  {eta}",
+          file=log, flush=True)
+

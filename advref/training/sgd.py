@@ -37,7 +37,7 @@ from advref.data_loaders.console import STDERR
 from advref.models.validation import as_generator, check_number, check_positive_int
 from advref.training.checkpoint import TrainState, load_checkpoint, save_checkpoint
 from advref.training.checkpoint_checks import check_positions, derived_key
-from advref.training.history import History
+from advref.training.history import History, log_epoch
 from advref.training.max_norm import limit_column_norms
 from advref.training.momentum import momentum_update
 from advref.training.monitors import resolve_monitor
@@ -86,10 +86,6 @@ def sgd_step(model, grads, velocity, mu, step, decay, max_col_norm):
         momentum_update(p, velocity[name], g, mu, step)
         if name in limited:
             limit_column_norms(p, max_col_norm)
-
-
-def _format_seconds(s):
-    return f"{int(s // 60)}m{int(s % 60):02d}s" if s >= 60 else f"{s:.1f}s"
 
 
 class _Checkpointer:
@@ -228,21 +224,10 @@ def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0
         state.epoch, state.finished = epoch, stop or epoch >= epochs
         saver.save(model, state, history, gen, record["seconds"])
         if log:
-            _log_epoch(log, record, epochs)
+            log_epoch(log, record, epochs,
+                      None if patience is None or x_valid is None else patience - state.waited)
     if restore_best and state.best is not None:
         for k, v in state.best.items():
             model.params[k] = v.copy()
     history.seconds = time.perf_counter() - start_time
     return history
-
-
-def _log_epoch(log, record, epochs):
-    epoch = record["epoch"]
-    eta = record["seconds"] / epoch * (epochs - epoch)
-    valid = f"  valid {record['valid_error']:.2%}" if "valid_error" in record else ""
-    match = (f"  match {record['match_objective']:.4f}/{record['target_objective']:.4f}"
-             if "match_objective" in record else "")
-    print(f"epoch {epoch}/{epochs}  loss {record['loss']:.4f}  train "
-          f"{record['train_error']:.2%}{valid}{match}  lr {record['lr']:.4g}  "
-          f"mom {record['momentum']:.3f}  {_format_seconds(record['seconds'])}  "
-          f"ETA {_format_seconds(eta)}", file=log, flush=True)

@@ -374,6 +374,11 @@ def test_parallel_training_reports_what_it_trained_and_a_killed_worker(tmp_path)
     finished = [line.split(":")[0].split()[-1] for line in done.stderr.splitlines()
                 if line.endswith(": trained")]
     assert sorted(finished) == sorted(result["trained_this_run"])
+    # the workers' progress, each line behind its model's name, with its ETA
+    for name in result["trained_this_run"]:
+        epochs = [line for line in done.stderr.splitlines()
+                  if line.startswith(f"[{name}] epoch ")]
+        assert epochs and all(" ETA " in line for line in epochs), name
 
     proc = subprocess.Popen(argv[:-2] + ["--out", str(tmp_path / "k")], env=env,
                             stderr=subprocess.PIPE, text=True)

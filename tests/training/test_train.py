@@ -120,3 +120,30 @@ def test_bad_arguments(blobs):
         train(model, x, y, epochs=0, log=None)
     with pytest.raises(ValueError, match="20 features"):
         train(model, x[:, :5], y, epochs=1, log=None)
+
+
+def test_progress_lines_count_to_the_cap_and_to_early_stopping():
+    """At the mean epoch time: 100 s for 10 epochs, 990 epochs to the cap, 3 more
+    without improvement before early stopping must stop."""
+    import io
+
+    from advref.data_loaders.console import Prefixed
+    from advref.training.history import log_epoch
+
+    record = {"epoch": 10, "seconds": 100.0, "loss": 0.5, "train_error": 0.1,
+              "valid_error": 0.2, "lr": 0.1, "momentum": 0.5}
+    buf = io.StringIO()
+    log_epoch(buf, record, 1000, 3)
+    log_epoch(buf, record, 12, 3)                   # the cap comes first: no early-stop ETA
+    log_epoch(Prefixed(buf, "[m] "), record, 12, None)
+    lines = buf.getvalue().splitlines()
+    assert lines[0].endswith("1m40s  ETA 165m00s to the cap, 30.0s if no better epoch comes "
+                             "(early stopping)")
+    assert lines[1].endswith("1m40s  ETA 20.0s to the cap")
+    assert lines[2].startswith("[m] epoch 10/12  loss 0.5000  train 10.00%  valid 20.00%")
+    out = io.StringIO()
+    stream = Prefixed(out, "> ")
+    stream.write("a\nb")
+    assert out.getvalue() == "> a\n"
+    stream.write("c\n")
+    assert out.getvalue() == "> a\n> bc\n"
