@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from advref.tools.conformance import ADVREF, check
+from advref.tools.vector_files import VectorSetError
 from advref.tools.vectors import generate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +91,10 @@ def check_refused(folder, *expected):
     for part in expected:
         assert part in err, err
     assert time.monotonic() - start < 30
+    # the same refusal in this process, word for word (the library's own error)
+    with pytest.raises(VectorSetError) as refused:
+        check(folder, ADVREF)
+    assert f"advref vectors: error: {refused.value}" == err
 
 
 def edit_case(folder, index, **changes):
