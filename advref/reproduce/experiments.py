@@ -112,8 +112,7 @@ def adversarial_training(ctx):
          "maxout-sign-noise", "error"),
         ("maxout-uniform-noise-fgsm", "maxout-uniform-noise (control), FGSM", "error",
          "maxout-uniform-noise", "error")])
-    model = ctx.model("maxout-l1")
-    x, y, _, _ = ctx.data.split(10_000)
+    model, (x, y, _, _) = ctx.model("maxout-l1"), ctx.data.split(10_000)
     ctx.add("l1-train-error", "maxout with L1 .0025 on layer 0 (instead of adv. training)",
             "training error", 0.05, float(np.mean(model.predict(x) != y)), model="maxout-l1",
             note="paper: stuck above 5%")
