@@ -1,5 +1,6 @@
 """advref.fitting: one typed spec of a training run, its keys, and one fit()."""
 
+import io
 import json
 from pathlib import Path
 
@@ -106,7 +107,10 @@ def test_fit_saves_and_reuses_a_finished_stage_1_and_refuses_another_runs(tmp_pa
     files = RunFiles(tmp_path / "s1.ckpt.npz", tmp_path / "s2.ckpt.npz", tmp_path / "s1.npz")
     first = fit(spec, x, y, xv, yv, 3, files=files, log=None)
     assert files.stage1_model.exists() and not first.stage1_loaded
-    again = fit(spec, x, y, xv, yv, 3, files=files, log=None)
+    assert not files.stage1_checkpoint.exists()      # stage 1 is in the model file now
+    log = io.StringIO()
+    again = fit(spec, x, y, xv, yv, 3, files=files, log=log)
+    assert log.getvalue().splitlines()[0] == "stage 1 loaded from s1.npz"
     assert again.stage1_loaded and again.stage1.to_dict() == first.stage1.to_dict()
     for k, v in first.model.params.items():
         assert np.array_equal(again.model.params[k], v), k
@@ -232,7 +236,7 @@ def test_fit_trains_vat_on_the_unlabelled_data_it_is_given():
     as train() with vat(eps, x_unlabelled, batch_size)."""
     from advref.training.virtual_adversarial import vat
 
-    x, y = blobs(60)
+    x, y = blobs(50)                     # batches of 20, 20, 10: the last one is short
     xv, yv = blobs(30, seed=1)
     x_u = blobs(80, seed=2)[0]
     recipe = get_recipe("softmax").with_train(epochs=2, batch_size=20, patience=None)
@@ -265,3 +269,20 @@ def test_a_cached_file_is_refused_with_both_keys_and_both_classes_named(tmp_path
         load_keyed(path, "a" * 64, "MaxoutMLP")
     assert str(refused.value) == (f"{path}: cached model is a SoftmaxRegression, the recipe "
                                   "trains a MaxoutMLP; remove it to retrain")
+
+
+def test_fit_gives_data_driven_inits_the_training_data():
+    """The RBF recipe starts its centres at the class means of the training data it
+    is fitted on: fit's model equals the recipe built with (x, y) and trained alike."""
+    x, y = blobs(90)
+    xv, yv = blobs(30, seed=1)
+    recipe = get_recipe("rbf").with_train(epochs=1, patience=None)
+    spec = TrainSpec(recipe, dict(recipe.train), data="blobs", seed=2, dtype="float64")
+    done = fit(spec, x, y, xv, yv, 3, log=None)
+    oracle = recipe.build(10, 3, rng=2, dtype=np.float64, x=x, y=y)
+    centres = np.stack([x[y == c].mean(axis=0) for c in range(3)])
+    assert np.allclose(oracle.params["mu"], centres)
+    train(oracle, x, y, x_valid=xv, y_valid=yv, rng=2, log=None, **spec.trainer_settings())
+    for k, v in oracle.params.items():
+        assert np.array_equal(done.model.params[k], v), k
+
