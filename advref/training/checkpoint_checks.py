@@ -62,8 +62,8 @@ def check_header(path, header):
     """The header's scalar fields, each of its type and range; returns them."""
     out = {f: _count(path, header, f) for f in ("epoch", "batch", "updates", "waited")}
     out.update({f: _flag(path, header, f) for f in ("finished", "has_best", "has_order")})
-    out["loss_sum"] = _real(path, header, "loss_sum")
-    out["seconds"] = _real(path, header, "seconds", low=0.0)
+    _real(path, header, "loss_sum")                   # checked; used as stored
+    _real(path, header, "seconds", low=0.0)
     for field in ("history", "rng_state"):
         if not isinstance(header.get(field), dict):
             raise _corrupt(path, field, "an object", header.get(field))

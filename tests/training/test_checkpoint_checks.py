@@ -66,8 +66,21 @@ def params_of(arrays):
 def test_forged_header_fields_are_named(saved, field, value, expected):
     path, header, arrays = saved
     forge(path, dict(header, **{field: value}), arrays)
-    with pytest.raises(CheckpointError, match=f"corrupt checkpoint: {expected}"):
+    with pytest.raises(CheckpointError, match=f"corrupt checkpoint: {expected}") as refused:
         load_checkpoint(path, "k", params_of(arrays))
+    assert str(refused.value).startswith(f"{path}: corrupt checkpoint: {field} must be ")
+
+
+def test_edge_values_that_are_valid_are_accepted(saved):
+    path, header, arrays = saved
+    forge(path, dict(header, seconds=0.0, loss_sum=-1.5, waited=0), arrays)
+    _, state = load_checkpoint(path, "k", params_of(arrays))
+    assert state.seconds == 0.0 and state.loss_sum == -1.5
+    forge(path, dict(header, history=dict(header["history"], epochs=[1])), arrays)
+    with pytest.raises(CheckpointError) as refused:
+        load_checkpoint(path, "k", params_of(arrays))
+    assert str(refused.value) == (f"{path}: corrupt checkpoint: history must be a list of "
+                                  "epoch records, got [1] instead")
 
 
 def resume(path):
