@@ -80,3 +80,20 @@ def test_the_installed_distribution_claims_only_the_advref_name(tmp_path):
     proc = subprocess.run([script, "gradcheck", "softmax"], cwd=project, capture_output=True,
                           text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_setup_cfg_lists_every_package_of_the_tree():
+    """A subpackage missing from setup.cfg is missing from the installed advref."""
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    listed = {p.strip() for p in config["options"]["packages"].split(",")}
+    tree = {".".join(p.parent.relative_to(ROOT).parts)
+            for p in (ROOT / "advref").rglob("__init__.py")}
+    tree |= {"advref.models", "advref.data_loaders"}
+    assert listed == tree
+    mapped = dict(line.split("=") for line in
+                  config["options"]["package_dir"].strip().splitlines())
+    assert {k.strip(): v.strip() for k, v in mapped.items()} == {
+        "advref.models": "models", "advref.data_loaders": "data_loaders"}
