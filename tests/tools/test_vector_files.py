@@ -19,22 +19,14 @@ import pytest
 
 from advref.tools.conformance import ADVREF, check
 from advref.tools.vector_files import VectorSetError
-from advref.tools.vectors import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 CAP = 2 * 2**30
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("vectors")
-    generate(folder)
-    return folder
-
-
-def copy_of(pristine, tmp_path):
+def copy_of(vectors, tmp_path):
     folder = tmp_path / "set"
-    shutil.copytree(pristine, folder)
+    shutil.copytree(vectors, folder)
     return folder
 
 
@@ -104,16 +96,16 @@ def edit_case(folder, index, **changes):
 
 
 @pytest.mark.parametrize("name", ["../outside.npz", "/etc/hostname", "sub/x.npz", "..", ""])
-def test_case_files_are_confined_to_the_sets_folder(pristine, tmp_path, name):
-    folder = copy_of(pristine, tmp_path)
+def test_case_files_are_confined_to_the_sets_folder(vectors, tmp_path, name):
+    folder = copy_of(vectors, tmp_path)
     (tmp_path / "outside.npz").write_bytes((folder / "logistic.npz").read_bytes())
     edit_case(folder, 0, file=name)
     check_refused(folder, "manifest.json", "must name a file inside the set's folder",
                   repr(name))
 
 
-def test_a_fifo_and_a_link_to_dev_zero_are_refused_unread(pristine, tmp_path):
-    folder = copy_of(pristine, tmp_path)
+def test_a_fifo_and_a_link_to_dev_zero_are_refused_unread(vectors, tmp_path):
+    folder = copy_of(vectors, tmp_path)
     first = manifest(folder)["cases"][0]["file"]
     (folder / first).unlink()
     os.mkfifo(folder / first)
@@ -123,9 +115,9 @@ def test_a_fifo_and_a_link_to_dev_zero_are_refused_unread(pristine, tmp_path):
     check_refused(folder, first, "must be a regular file, got a link instead")
 
 
-def test_a_configuration_larger_than_its_weights_is_refused_before_building(pristine,
+def test_a_configuration_larger_than_its_weights_is_refused_before_building(vectors,
                                                                              tmp_path):
-    folder = copy_of(pristine, tmp_path)
+    folder = copy_of(vectors, tmp_path)
     config = dict(manifest(folder)["cases"][1]["config"], n_features=30_000_000)
     edit_case(folder, 1, config=config)
     check_refused(folder, "configures", "parameters, its weights hold")
@@ -133,14 +125,14 @@ def test_a_configuration_larger_than_its_weights_is_refused_before_building(pris
     check_refused(folder, "configures")
 
 
-def test_a_member_header_claiming_more_than_the_file_holds_is_refused(pristine, tmp_path):
-    folder = copy_of(pristine, tmp_path)
+def test_a_member_header_claiming_more_than_the_file_holds_is_refused(vectors, tmp_path):
+    folder = copy_of(vectors, tmp_path)
     rewrite_case(folder, 0, None, members=[("x.npy", npy((2**40,), b"\0" * 64))])
     check_refused(folder, "declares", "bytes of data, it holds 64")
 
 
-def test_two_members_with_one_name_are_refused(pristine, tmp_path):
-    folder = copy_of(pristine, tmp_path)
+def test_two_members_with_one_name_are_refused(vectors, tmp_path):
+    folder = copy_of(vectors, tmp_path)
     arrays = case_arrays(folder, 0)
     buf = io.BytesIO()
     np.lib.format.write_array(buf, arrays["x"])
@@ -164,8 +156,8 @@ def _npy_bytes(value):
     ({"format": "advref-vectors", "version": 1}, "cases must be a non-empty list"),
     ("not json", "the manifest must be JSON"),
 ])
-def test_malformed_manifests_are_refused(pristine, tmp_path, value, message):
-    folder = copy_of(pristine, tmp_path)
+def test_malformed_manifests_are_refused(vectors, tmp_path, value, message):
+    folder = copy_of(vectors, tmp_path)
     if value == "not json":
         (folder / "manifest.json").write_text("{not json")
     else:
@@ -173,8 +165,8 @@ def test_malformed_manifests_are_refused(pristine, tmp_path, value, message):
     check_refused(folder, "manifest.json", message)
 
 
-def test_cases_missing_fields_unknown_kinds_and_repeats_are_refused(pristine, tmp_path):
-    folder = copy_of(pristine, tmp_path)
+def test_cases_missing_fields_unknown_kinds_and_repeats_are_refused(vectors, tmp_path):
+    folder = copy_of(vectors, tmp_path)
     good = manifest(folder)
     broken = json.loads(json.dumps(good))
     del broken["cases"][0]["sha256"]
@@ -194,8 +186,8 @@ def test_cases_missing_fields_unknown_kinds_and_repeats_are_refused(pristine, tm
     check_refused(folder, "repeats the name")
 
 
-def test_a_nan_reference_is_the_vector_sets_fault(pristine, tmp_path):
-    folder = copy_of(pristine, tmp_path)
+def test_a_nan_reference_is_the_vector_sets_fault(vectors, tmp_path):
+    folder = copy_of(vectors, tmp_path)
     arrays = case_arrays(folder, 1)
     key = next(k for k in arrays if k.startswith("ref/fgsm"))
     arrays[key] = arrays[key].copy()
@@ -206,10 +198,10 @@ def test_a_nan_reference_is_the_vector_sets_fault(pristine, tmp_path):
                   "set is broken (not the implementation under test)")
 
 
-def test_the_pristine_set_still_passes(pristine, capsys):
+def test_the_pristine_set_still_passes(vectors, capsys):
     from advref.cli.parser import main
 
-    assert main(["vectors", "--check", str(pristine)]) == 0
+    assert main(["vectors", "--check", str(vectors)]) == 0
     # the subject --help names, given explicitly
-    assert main(["vectors", "--check", str(pristine), "--impl",
+    assert main(["vectors", "--check", str(vectors), "--impl",
                  "advref.tools.conformance:ADVREF"]) == 0

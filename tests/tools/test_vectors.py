@@ -12,13 +12,6 @@ from advref.tools.conformance import ADVREF, check
 from advref.tools.vectors import EPS, generate
 
 
-@pytest.fixture(scope="module")
-def vectors(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("vectors")
-    generate(folder)
-    return folder
-
-
 def test_vectors_regenerate_bit_identically(vectors, tmp_path):
     generate(tmp_path)
     assert (tmp_path / "manifest.json").read_bytes() == (vectors / "manifest.json").read_bytes()
