@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from advref import _json as strict_json
+from advref.data_loaders.console import STDERR
 from advref.reproduce import reproduce
 from advref.reproduce.profiles import PROFILES, get_profile
 from advref.reproduce.report import caveat, fmt
@@ -54,8 +55,8 @@ def print_plan(args) -> int:
     ctx = make_context(profile, Path(args.out), args.seed, log=None)
     command = ["advref", "reproduce", "--profile", profile["name"], "--out", str(args.out),
                "--seed", str(args.seed)]
-    jobs = plan(ctx.cache, ctx.data_for, chosen,
-                command=command, probe=not args.no_probe)
+    jobs = plan(ctx.cache, ctx.data_for, chosen, command=command, probe=not args.no_probe,
+                log=STDERR)
     if args.json:
         print(strict_json.dumps(jobs, indent=2))
     else:

@@ -95,7 +95,7 @@ def model_lock(path, name, log):
     except ImportError:
         yield
         return
-    Path(path).parent.mkdir(exist_ok=True)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+b") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -111,8 +111,7 @@ def model_lock(path, name, log):
 
 class ModelCache:
     def __init__(self, folder, profile, seed, log=STDERR):
-        self.folder = Path(folder) / "models"
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(folder) / "models"        # made when a model is first trained
         self.profile, self.seed, self.log = profile, seed, log
         self.loaded, self.trained, self.info = {}, [], {}
         self.training_seconds = 0.0        # wall time spent training in this process

@@ -113,12 +113,17 @@ def probe_seconds_per_epoch(spec, data, steps=7):
     return float(np.median(times)) * -(-len(x) // batch)
 
 
-def plan(cache, data_for, chosen, *, command, probe=True):
-    """Model jobs then experiment jobs, each a dict with its command and estimate."""
+def plan(cache, data_for, chosen, *, command, probe=True, log=None):
+    """Model jobs then experiment jobs, each a dict with its command and estimate;
+    each probe is announced on `log`. Nothing is written."""
     jobs = []
-    for name in models_for(chosen, cache.profile):
+    names = models_for(chosen, cache.profile)
+    for i, name in enumerate(names, 1):
         spec, key = cache.key(name, data_for(name))
         done = cache.path(name, key).exists()
+        if probe and not done and log:
+            print(f"[plan] probing {name} ({i}/{len(names)}): a few training steps",
+                  file=log, flush=True)
         epochs = spec.settings["epochs"]
         per_epoch = probe_seconds_per_epoch(spec, data_for(name)) if probe and not done \
             else None

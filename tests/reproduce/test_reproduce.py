@@ -427,3 +427,15 @@ def test_the_run_logs_its_eta_by_the_work_left(run):
     lines = [line for line in log.splitlines() if " done; " in line]
     assert lines and all("of measuring left" in line for line in lines)
     assert lines[-1].endswith("; about 0 s of measuring left")
+
+
+def test_plan_writes_nothing_and_announces_each_probe(tmp_path, capsys):
+    """--plan into a folder that does not exist leaves it not existing, and says which
+    model it is probing while it probes."""
+    out = tmp_path / "never"
+    assert main(["reproduce", "--profile", "sample", "--out", str(out), "--plan",
+                 "--only", "subspace"]) == 0
+    captured = capsys.readouterr()
+    assert not out.exists()
+    assert captured.err.splitlines() == ["[plan] probing maxout (1/1): a few training steps"]
+    assert "train:maxout" in captured.out
