@@ -12,8 +12,10 @@ from advref.reproduce.profiles import get_profile
 
 @pytest.fixture
 def cache(tmp_path):
-    return ModelCache(tmp_path, get_profile("sample"), seed=0, log=None), Data.load("sample",
-                                                                                   "float32")
+    c = ModelCache(tmp_path, get_profile("sample"), seed=0, log=None)
+    assert not c.folder.exists()              # made when a model is first trained
+    c.folder.mkdir(parents=True)              # these tests plant files in it first
+    return c, Data.load("sample", "float32")
 
 
 def test_swapped_model_file_is_refused(cache):
