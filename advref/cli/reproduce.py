@@ -92,7 +92,7 @@ def run(args) -> int:
           f"{result['wall_seconds']:.0f} s; wrote {args.out}/results.md and results.json")
     if caveat(result):
         print(f"NOTE: {caveat(result)}")
-    for r in result["rows"]:
-        print(f"  {r['experiment'][:58]:58s} {r['quantity'][:28]:28s} paper "
-              f"{fmt(r['paper'], r['unit']):>7s}  measured {fmt(r['measured'], r['unit']):>7s}")
+    for r in result["rows"]:                  # labels whole: a cut label can mislead
+        print(f"  {r['experiment']}, {r['quantity']}: paper {fmt(r['paper'], r['unit'])}, "
+              f"measured {fmt(r['measured'], r['unit'])}")
     return 0

@@ -325,6 +325,13 @@ def test_only_and_skip_choose_experiments_and_unknown_names_are_clear(run, capsy
     result = json.loads(capsys.readouterr().out)
     assert result["experiments"] == ["subspace"]
     assert {r["id"] for r in result["rows"]} == {"subspace-maxout"}
+    # the text output prints each row's labels whole, and the sample's caveat
+    assert main(["reproduce", "--profile", "sample", "--out", str(out), "--only", "subspace",
+                 "--jobs", "1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = result["rows"][0]
+    assert f"  {row['experiment']}, {row['quantity']}: paper " in "\n".join(lines)
+    assert any(line.startswith("NOTE: These numbers are not a reproduction") for line in lines)
 
 
 def test_plan_lists_every_job_with_its_key(run, capsys):
