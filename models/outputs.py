@@ -4,9 +4,13 @@ Every loss takes scores (never probabilities) and returns each example's own
 loss and its gradient with respect to that example's scores, so a caller can
 average for training or keep per-example gradients for attacks.
 
-Softmax (k classes), scores z (n, k):
-    L_i  = logsumexp(z_i) - z_i[y_i]
-    dz_i = softmax(z_i) - onehot(y_i)
+Softmax (k classes), scores z (n, k), m = argmax z_i, s = z_i - z_im, e = exp(s):
+    L_i  = logsumexp(z_i) - z_i[y_i] = log1p(sum_{k != m} e_k) - s_y
+    dz_ik = p_k = e_k / sum e                   k != y_i
+    dz_iy = p_y - 1 = -sum_{k != y} e_k / sum e
+Both sums are taken without the term they leave out, never as a difference: once
+p_y rounds to 1, softmax - onehot gives dz_y = 0 and log(sum e) gives L = 0,
+though both are ~e^-margin (see "Exact at saturation" in docs/derivations.md).
 
 Sigmoid (binary, labels 0/1), scores z (n, 1), s = 2y - 1:
     L_i  = softplus(-s_i z_i)                  softplus(t) = log(1 + e^t)
@@ -16,11 +20,15 @@ Sigmoid (binary, labels 0/1), scores z (n, 1), s = 2y - 1:
 Independent sigmoids (k classes, one-vs-rest; the paper's maxout "with
 independent sigmoid outputs"), scores z (n, k), t_ik = +1 if k == y_i else -1:
     L_i   = sum_k softplus(-t_ik z_ik)
-    dz_ik = -t_ik sigmoid(-t_ik z_ik) = sigmoid(z_ik) - [k == y_i]
+    dz_ik = -t_ik sigmoid(-t_ik z_ik)          (= sigmoid(z_ik) - [k == y_i], which
+                                               rounds to 0 for the target once
+                                               sigmoid(z) rounds to 1)
     proba = sigmoid(z), each class on its own: rows need not sum to 1.
 
 Per-class RBF (unnormalised), scores z = log p = -q (n, k), q >= 0:
     L_i  = q_i[y_i] + sum_{k != y_i} -log(1 - exp(-q_ik))     one-vs-rest BCE
+           where -log(1 - e^-q) = -log1p(-e^-q) for q > log 2 (log(1 - e^-q) would
+           round to 0), and -log(-expm1(-q)) below (1 - e^-q would cancel)
     dq_ik = 1                                   k == y_i
           = -exp(-q_ik) / (1 - exp(-q_ik))      k != y_i  (written with expm1)
     dz    = -dq
@@ -35,6 +43,7 @@ import numpy as np
 # floored here so a centre hit exactly gives a large finite loss (~708 in float64).
 _Q_FLOOR = {np.dtype(np.float32): np.finfo(np.float32).tiny,
             np.dtype(np.float64): np.finfo(np.float64).tiny}
+_LOG2 = float(np.log(2.0))
 
 
 def log_softmax(z):
@@ -61,6 +70,24 @@ def sigmoid(t):
     return np.where(t >= 0, 1 / (1 + e), e / (1 + e))
 
 
+def _difference(a, b):
+    """(s, low) with s = fl(a - b) and s + low = a - b exactly (Knuth's TwoSum); low is
+    0 where s overflows. exp(a - b) has relative condition |a - b|: without low the
+    rounding of s alone costs |s| u, ~170 ulps of p at a margin of 170 in float64."""
+    s = a - b
+    with np.errstate(invalid="ignore", over="ignore"):
+        b_part = s - a
+        low = (a - (s - b_part)) - (b + b_part)
+    return s, np.where(np.isfinite(low), low, 0).astype(s.dtype)
+
+
+def _sum_without(e, leave_out):
+    """Each row's sum of e without its entry at column leave_out[i]."""
+    kept = e.copy()
+    kept[np.arange(len(e)), leave_out] = 0
+    return kept.sum(axis=1)
+
+
 def onehot(y, k, dtype):
     out = np.zeros((len(y), k), dtype)
     out[np.arange(len(y)), y] = 1
@@ -77,12 +104,18 @@ class SoftmaxOutput:
         return z.argmax(axis=1)
 
     def loss(self, z, y):
-        # log sum exp(s) - s[y] with s = z - max(z), as in log_softmax
-        shifted = z - z.max(axis=1, keepdims=True)
+        rows = np.arange(len(y))
+        top = z.argmax(axis=1)
+        shifted, low = _difference(z, z[rows, top][:, None])   # s + low = z - max z
         e = np.exp(shifted)
-        total = e.sum(axis=1, keepdims=True)
-        losses = np.log(total[:, 0]) - shifted[np.arange(len(y)), y]
-        return losses, e / total - onehot(y, z.shape[1], z.dtype)
+        e += e * low                                 # e^(s + low) = e^s (1 + low)
+        rest = _sum_without(e, top)                  # sum e - 1, without cancelling
+        total = (1 + rest)[:, None]
+        # three terms >= 0 (s_y <= 0 and low_y its rounding): no cancellation
+        losses = np.log1p(rest) - shifted[rows, y] - low[rows, y]
+        dz = e / total
+        dz[rows, y] = -_sum_without(e, y) / total[:, 0]
+        return losses, dz
 
 
 class SigmoidOutput:
@@ -112,7 +145,7 @@ class IndependentSigmoidOutput:
     def loss(self, z, y):
         target = onehot(y, z.shape[1], z.dtype)
         t = 2 * target - 1
-        return softplus(-t * z).sum(axis=1), sigmoid(z) - target
+        return softplus(-t * z).sum(axis=1), -t * sigmoid(-t * z)
 
 
 class RBFOutput:
@@ -127,9 +160,12 @@ class RBFOutput:
     def loss(self, z, y):
         q = np.maximum(-z, _Q_FLOOR[z.dtype])
         target = onehot(y, z.shape[1], z.dtype).astype(bool)
-        one_minus_p = -np.expm1(-q)
-        per_class = np.where(target, q, -np.log(one_minus_p))
-        dq = np.where(target, 1, -np.exp(-q) / one_minus_p).astype(z.dtype)
+        p, one_minus_p = np.exp(-q), -np.expm1(-q)
+        # -log(1 - p): log1p where p < 1/2 (q > log 2), log of expm1 elsewhere; the
+        # minimum keeps the unused branch finite (no warnings) where p is near 1
+        nontarget = np.where(q > _LOG2, -np.log1p(-np.minimum(p, 0.5)), -np.log(one_minus_p))
+        per_class = np.where(target, q, nontarget)
+        dq = np.where(target, 1, -p / one_minus_p).astype(z.dtype)
         return per_class.sum(axis=1), -dq
 
 

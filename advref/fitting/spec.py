@@ -14,7 +14,8 @@ cache's, by model name and training variant) and "train" (the `advref train`
 command's). Each is a pure function of the typed fields. TRAINING_CODE is the
 revision of advref's own draws and layouts, raised whenever the same seed would
 train different parameters: 1, first release; 2, piece-major maxout columns and
-bit-draw dropout masks.
+bit-draw dropout masks; 3, the exact softmax and one-vs-rest gradients at saturation
+(models/outputs.py), which change float32 training once p_y rounds to 1.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from advref.training.monitors import adversarial_error
 from advref.training.objectives import adversarial, check_adv_grad, noise
 from advref.training.virtual_adversarial import vat
 
-TRAINING_CODE = 2
+TRAINING_CODE = 3
 KINDS = ("clean", "adversarial", "noise-sign", "noise-uniform", "vat")
 NOISES = {"noise-sign": "sign", "noise-uniform": "uniform"}     # kind -> advref noise kind
 BOX = (0.0, 1.0)

@@ -80,6 +80,7 @@ def test_independent_sigmoid_loss_at_a_hand_computed_point():
     expected = math.log1p(math.exp(-2)) + math.log1p(math.exp(-1)) + math.log(2)
     assert losses[0] == pytest.approx(expected, rel=1e-15)
     s = [1 / (1 + math.exp(-v)) for v in (2.0, -1.0, 0.0)]
-    np.testing.assert_allclose(dz, [[s[0] - 1, s[1], s[2]]], rtol=1e-15)
+    # the target's -sigmoid(-2) = -1/(1 + e^2), not s[0] - 1, which cancels
+    np.testing.assert_allclose(dz, [[-1 / (1 + math.exp(2)), s[1], s[2]]], rtol=1e-15)
     np.testing.assert_allclose(out.proba(z), [s], rtol=1e-15)      # rows need not sum to 1
     assert out.predict(z)[0] == 0

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from advref.fitting import spec as spec_module
 from advref.fitting.fit import CacheError, RunFiles, fit
 from advref.fitting.recipes import get_recipe
 from advref.fitting.spec import Monitor, Objective, TrainSpec
@@ -23,20 +24,30 @@ class FakeData:
         self.name, self.digest = name, f"d-{name}"
 
 
-def test_cache_keys_are_those_of_the_files_already_written():
-    """tests/data/cache_keys.json holds the key of every model of every profile as the
-    cache computed it at commit ec7679b, before advref.fitting existed (with these fake
-    data digests). Cached models and checkpoints written then, runs in flight among
-    them, are found and resumed only if every key is unchanged."""
-    recorded = json.loads(KEYS.read_text())
+def _keys_now():
     now = {}
     for profile_name in PROFILES:
         profile = get_profile(profile_name)
         for name in MODELS:
             data = FakeData(profile["binary"] if name == "logistic" else profile["data"])
             now[f"{profile_name}/{name}"] = spec_for(name, profile, data, 0).key()
-    assert now == recorded
+    return now
+
+
+def test_cache_keys_change_only_by_the_training_code(monkeypatch):
+    """tests/data/cache_keys.json holds the key of every model of every profile as the
+    cache computed it at commit ec7679b, before advref.fitting existed (with these fake
+    data digests), under training code 2. The scheme is unchanged: with the code set
+    back to 2 every key is the recorded one. Under the current code (3, the exact
+    softmax gradient) every key differs, so no model trained with the old gradient is
+    taken from a cache as a new one."""
+    recorded = json.loads(KEYS.read_text())
     assert len(recorded) == len(PROFILES) * len(MODELS)
+    current = _keys_now()
+    assert spec_module.TRAINING_CODE == 3
+    assert not set(current.values()) & set(recorded.values())
+    monkeypatch.setattr(spec_module, "TRAINING_CODE", 2)
+    assert _keys_now() == recorded
 
 
 def test_objective_and_monitor_refuse_what_they_cannot_train():
@@ -162,7 +173,8 @@ def test_trainer_settings_hold_the_specs_parts():
 
 def test_the_train_schemes_key_is_the_dict_earlier_checkpoints_hold():
     """The `advref train` key, field by field, as the command wrote it before
-    advref.fitting existed (a checkpoint stores this dict and must match it)."""
+    advref.fitting existed (a checkpoint stores this dict and must match it), with
+    the training code raised to 3 since."""
     recipe = get_recipe("maxout").with_model(irange=0.05)
     settings = dict(recipe.train, epochs=3)
     spec = TrainSpec(recipe, settings, Objective("adversarial", clip=None),
@@ -173,7 +185,7 @@ def test_the_train_schemes_key_is_the_dict_earlier_checkpoints_hold():
         "command": "train", "model": "maxout", "model_spec": recipe.model, "data": "sample",
         "data_sha256": "abc", "seed": 4, "dtype": "float32",
         "objective": "adversarial eps 0.25 alpha 0.5, unclipped", "labels": None,
-        "second_stage": "continue", "training_code": 2,
+        "second_stage": "continue", "training_code": 3,
         "settings": {**settings, "l1": {"W0": 0.001}, "monitor": "adversarial",
                      "monitor_eps": 0.25},
         "clip": None}
