@@ -11,43 +11,93 @@ An implementation is checked through a `Subject`: an object with any of
     vat(kind, config, weights, x, r) -> (kl (n,), {param: d mean KL / d param})
     adversarial_logistic_loss(weights, x, y, eps) -> mean loss
     minimal_distance(weights, x, norm) -> (n,)
-(norm is "inf", "2" or "1"; clip None or (0.0, 1.0)); the checker compares what
-it offers with the references and reports the worst error against a tolerance.
+(norm is "inf", "2" or "1"; clip None or (0.0, 1.0)). advref's own subject is
+advref.tools.conformance:ADVREF (advref.tools.advref_subject).
+
+Every quantity of every case gets one row, with a status:
+    ok        every element within the tolerance
+    FAIL      an element outside it (the row names the worst one: its index, what
+              came and what was expected), a wrong shape, or a non-finite value
+    ERROR     the method raised (its type and message are recorded), returned
+              something that is not an array of numbers, or wrote into its inputs
+    SKIPPED   the subject has no such method, or it raised NotImplementedError
+              (a model kind or norm it lacks), with that reason
+The subject gets copies of its inputs, so a method that writes into x is caught
+and no other quantity sees the change. A method's exception stops nothing else.
+
+The tolerance is relative to each quantity's own scale S:
+    |got - expected| <= atol * S + rtol * |expected|
+S is the largest |reference| of each example's row for the per-example quantities
+(losses, input gradients, attacks, KL, distances), and of the whole array for the
+gradients of a mean (parameter gradients, the adversarial logistic loss). So a
+zero gradient fails where the reference is 1e-304, and an example's 1e-56
+gradient is not judged on the scale of its neighbour's 1e-20. TOLERANCES holds the
+defaults for a subject computing in float64 and in float32.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
+import os
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from advref import models
-from advref.attacks.fast_gradient import fgsm
-from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
-from advref.attacks.minimal import linear_minimal_perturbation
+from advref.tools.advref_subject import ADVREF, AdvrefSubject
+from advref.tools.conformance_calls import calls
 from advref.tools.vector_files import read_case, read_manifest
-from advref.tools.vectors import (
-    EPS,
-    FORMAT,
-    ITERATIVE,
-    NORMS,
-    RANDOM_STEP,
-    TOLERANCE,
-    VERSION,
-)
-from advref.training.closed_form_logistic import adversarial_logistic_loss
-from advref.training.virtual_adversarial import kl_from_scores, vat_penalty
+from advref.tools.vectors import FORMAT, TOLERANCES, VERSION
+
+__all__ = ["ADVREF", "AdvrefSubject", "Row", "TOLERANCES", "check", "compare",
+           "load_subject", "tolerance"]
+
+@dataclass(frozen=True)
+class Row:
+    case: str
+    quantity: str
+    status: str                 # ok, FAIL, ERROR or SKIPPED
+    worst: float | None = None  # the largest |got - expected| / S (None: not compared)
+    detail: str = ""
+
+    @property
+    def ok(self):
+        return self.status == "ok"
+
+
+def tolerance(dtype="float64", rtol=None, atol=None) -> dict:
+    if dtype not in TOLERANCES:
+        raise ValueError(f"--dtype must be one of {', '.join(TOLERANCES)}, got {dtype!r}.")
+    tol = dict(TOLERANCES[dtype])
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if value is not None:
+            if not (isinstance(value, (int, float)) and 0 <= value < 1):
+                raise ValueError(f"--{name} must be a number in [0, 1), got {value!r}.")
+            tol[name] = float(value)
+    return tol
 
 
 def load_subject(spec):
-    """The object named by "module:attribute" (or a module with the functions)."""
+    """The object named by "module:attribute" (or a module with the functions). The
+    current folder is searched first, as `python -m` does."""
+    if not isinstance(spec, str) or not spec.partition(":")[0].strip():
+        raise ValueError(f"--impl must name a module, as module or module:object, got "
+                         f"{spec!r}.")
     module, _, attribute = spec.partition(":")
+    here = os.getcwd()
+    added = here not in sys.path
+    if added:
+        sys.path.insert(0, here)
     try:
         obj = importlib.import_module(module)
     except ImportError as err:
         raise ValueError(f"--impl names a module that cannot be imported: {module!r} "
                          f"({err})") from None
+    finally:
+        if added:
+            sys.path.remove(here)
     if attribute:
         if not hasattr(obj, attribute):
             raise ValueError(f"--impl: module {module} has no {attribute!r}.")
@@ -55,140 +105,86 @@ def load_subject(spec):
     return obj
 
 
-def _worst(got, want):
-    got, want = np.asarray(got, np.float64), np.asarray(want, np.float64)
+def per_example(quantity) -> bool:
+    """Whether a quantity's rows are the examples' own answers (each its own scale)."""
+    return "param_gradient" not in quantity and quantity != "adversarial_logistic_loss"
+
+
+def _scale(want, rows):
+    if rows and want.ndim:
+        return np.abs(want).reshape(len(want), -1).max(axis=1, initial=0.0).reshape(
+            (len(want),) + (1,) * (want.ndim - 1))
+    return np.abs(want).max(initial=0.0)
+
+
+def compare(got, want, tol, rows=False):
+    """(status, worst, detail) of one answer against its reference; with rows, each
+    example's row is scaled by its own largest reference."""
+    want = np.asarray(want, np.float64)
+    try:
+        got = np.asarray(got, np.float64)
+    except (TypeError, ValueError) as err:
+        return "ERROR", None, f"the answer is not an array of numbers ({err})"
     if got.shape != want.shape:
-        return float("inf"), False
-    err = np.abs(got - want)
-    ok = bool(np.all(err <= TOLERANCE["atol"] + TOLERANCE["rtol"] * np.abs(want)))
-    return float(err.max(initial=0.0)), ok
+        return "FAIL", None, f"shape {got.shape}, expected {want.shape}"
+    scale = _scale(want, rows)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        err = np.where(np.isfinite(got), np.abs(got - want), np.inf)
+        excess = err - (tol["atol"] * scale + tol["rtol"] * np.abs(want))
+        relative = np.where(scale > 0, err / np.where(scale > 0, scale, 1), err)
+    worst_at = np.unravel_index(int(np.argmax(excess)), want.shape) if want.size else ()
+    worst = float(relative.max(initial=0.0))
+    if not want.size or excess[worst_at] <= 0:
+        return "ok", worst, ""
+    index = [int(i) for i in worst_at]
+    return "FAIL", worst, (f"worst at {index}: got {float(got[worst_at])!r}, expected "
+                           f"{float(want[worst_at])!r}")
 
 
-def check(folder, subject) -> list:
-    """Rows (case, quantity, worst abs error, passed) for what `subject` implements; a
-    method raising NotImplementedError for a case (a model kind it lacks) skips it."""
+def _same(a, b):
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+    return a == b
+
+
+def _run(subject, case_name, call, data, tol):
+    """The rows of the quantities one call of a subject's method answers."""
+    method, quantities, named, split = call
+
+    def rows(status, detail):
+        return [Row(case_name, q, status, None, detail) for q in quantities]
+
+    if not callable(getattr(subject, method, None)):
+        return rows("SKIPPED", f"the subject has no {method}")
+    given = copy.deepcopy(named)
+    try:
+        answer = getattr(subject, method)(*given.values())
+    except NotImplementedError as err:
+        return rows("SKIPPED", f"{method} raised NotImplementedError: {err}")
+    except Exception as err:  # a subject's failure is reported, and the run goes on
+        return rows("ERROR", f"{method} raised {type(err).__name__}: {err}")
+    written = [name for name in named if not _same(given[name], named[name])]
+    if written:
+        return rows("ERROR", f"{method} wrote into its input {', '.join(written)}")
+    try:
+        answers = split(answer)
+    except Exception as err:  # a malformed answer, e.g. a tuple of the wrong length
+        return rows("ERROR", f"{method} returned a malformed answer "
+                             f"({type(err).__name__}: {err})")
+    return [Row(case_name, q, *compare(answers[q], data[f"ref/{q}"], tol, per_example(q)))
+            for q in quantities]
+
+
+def check(folder, subject, tol=None) -> list:
+    """A Row for every quantity of every case of the vector set in `folder`."""
+    tol = TOLERANCES["float64"] if tol is None else tol
     folder = Path(folder)
     manifest = read_manifest(folder, FORMAT, VERSION)
-    rows = []
+    out = []
     for case in manifest["cases"]:
         data = read_case(folder, case)      # untrusted input: advref.tools.vector_files
-        weights = {k[len("weights/"):]: v for k, v in data.items() if k.startswith("weights/")}
-        x, y, target = data["x"], data["y"], data["target"]
-        args = (case["kind"], case["config"], weights)
-        try:
-            rows += _check_case(subject, case, data, args, x, y, target, weights)
-        except NotImplementedError:
-            continue
-    return rows
-
-
-def _check_case(subject, case, data, args, x, y, target, weights):
-    """The rows of one case for the methods `subject` offers."""
-    rows = []
-    if hasattr(subject, "loss_grad"):
-        losses, d_x = subject.loss_grad(*args, x, y)
-        for q, got in (("losses", losses), ("input_gradient", d_x)):
-            rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
-    if hasattr(subject, "param_gradients"):
-        got = subject.param_gradients(*args, x, y)
-        for q in (q for q in case["quantities"] if q.startswith("param_gradient/")):
-            rows.append((case["name"], q, *_worst(got[q.split("/")[1]],
-                                                  data[f"ref/{q}"])))
-    if hasattr(subject, "vat") and "vat/kl" in case["quantities"]:
-        kl, grads = subject.vat(*args, x, data["ref/vat/r"])
-        rows.append((case["name"], "vat/kl", *_worst(kl, data["ref/vat/kl"])))
-        for q in (q for q in case["quantities"] if q.startswith("vat/param_gradient/")):
-            rows.append((case["name"], q, *_worst(grads[q.split("/")[2]],
-                                                  data[f"ref/{q}"])))
-    if case["kind"] == "LogisticRegression":
-        if hasattr(subject, "adversarial_logistic_loss"):
-            got = subject.adversarial_logistic_loss(weights, x, y, EPS)
-            rows.append((case["name"], "adversarial_logistic_loss",
-                         *_worst(got, data["ref/adversarial_logistic_loss"])))
-        if hasattr(subject, "minimal_distance"):
-            for norm in ("2", "inf"):
-                q = f"minimal_distance/{norm}"
-                rows.append((case["name"], q, *_worst(subject.minimal_distance(
-                    weights, x, norm), data[f"ref/{q}"])))
-    if hasattr(subject, "fgsm"):
-        for q in (q for q in case["quantities"] if q.startswith("fgsm/")):
-            _, norm, mode, clip = q.split("/")
-            targeted = mode == "targeted"
-            got = subject.fgsm(*args, x, target if targeted else y, EPS, norm, targeted,
-                               (0.0, 1.0) if clip == "clip" else None)
-            rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
-    if hasattr(subject, "iterative_fgsm"):
-        for q in (q for q in case["quantities"] if q.startswith("iterative/")):
-            _, mode, clip = q.split("/")
-            targeted = mode == "targeted"
-            got = subject.iterative_fgsm(*args, x, target if targeted else y, EPS,
-                                         ITERATIVE["steps"], ITERATIVE["step_size"], targeted,
-                                         (0.0, 1.0) if clip == "clip" else None)
-            rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
-    if hasattr(subject, "random_step_fgsm"):
-        for q in (q for q in case["quantities"]
-                  if q.startswith("random_step/") and q != "random_step/signs"):
-            _, mode, clip = q.split("/")
-            targeted = mode == "targeted"
-            got = subject.random_step_fgsm(*args, x, target if targeted else y, EPS,
-                                           RANDOM_STEP["alpha"], data["ref/random_step/signs"],
-                                           targeted, (0.0, 1.0) if clip == "clip" else None)
-            rows.append((case["name"], q, *_worst(got, data[f"ref/{q}"])))
-    return rows
-
-
-class AdvrefSubject:
-    """advref itself as a subject: rebuilds the model from the weights."""
-
-    @staticmethod
-    def _model(kind, config, weights):
-        model = models.model_classes()[kind](**config)
-        for k, v in weights.items():
-            model.params[k] = v.copy()
-        return model
-
-    def loss_grad(self, kind, config, weights, x, y):
-        return self._model(kind, config, weights).loss_grad(x, y)
-
-    def param_gradients(self, kind, config, weights, x, y):
-        return self._model(kind, config, weights).loss_and_grads(x, y)[1]
-
-    def fgsm(self, kind, config, weights, x, y, eps, norm, targeted, clip):
-        return fgsm(self._model(kind, config, weights), x, eps, y=y, norm=NORMS[norm],
-                    targeted=targeted, clip=clip)
-
-    def iterative_fgsm(self, kind, config, weights, x, y, eps, steps, step_size, targeted,
-                       clip):
-        return iterative_fgsm(self._model(kind, config, weights), x, eps, y=y, steps=steps,
-                              step_size=step_size, targeted=targeted, clip=clip)
-
-    def random_step_fgsm(self, kind, config, weights, x, y, eps, alpha, signs, targeted,
-                         clip):
-        return random_step_fgsm(self._model(kind, config, weights), x, eps, y=y, alpha=alpha,
-                                signs=signs, targeted=targeted, clip=clip)
-
-    def vat(self, kind, config, weights, x, r):
-        model = self._model(kind, config, weights)
-        p = model.predict_proba(x)
-        kl = kl_from_scores(p, model.forward(x + r)[0])[0]
-        return kl, vat_penalty(model, x, r, p)[1]
-
-    def adversarial_logistic_loss(self, weights, x, y, eps):
-        model = self._model("LogisticRegression", {"n_features": x.shape[1]}, weights)
-        return adversarial_logistic_loss(model, x, y, eps)[0]
-
-    def minimal_distance(self, weights, x, norm):
-        return linear_minimal_perturbation(weights["W"][:, 0], weights["b"][0], x,
-                                           norm=NORMS[norm])[1]
-
-
-ADVREF = AdvrefSubject()
-
-
-def table(rows) -> str:
-    lines = [f"{'case':24s} {'quantity':32s} {'worst abs err':>13s}  result"]
-    lines += [f"{c:24s} {q:32s} {e:13.3e}  {'ok' if ok else 'FAIL'}" for c, q, e, ok in rows]
-    failed = sum(not ok for *_, ok in rows)
-    lines.append(f"{len(rows) - failed} passed, {failed} failed (tolerance |a - r| <= "
-                 f"{TOLERANCE['atol']} + {TOLERANCE['rtol']} |r|, float64)")
-    return "\n".join(lines)
+        for call in calls(case, data):
+            out += _run(subject, case["name"], call, data, tol)
+    return out

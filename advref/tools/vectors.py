@@ -3,7 +3,7 @@ for auditing any implementation of the paper's maths (advref's own included).
 
 A vector set is a folder of .npz files (no pickle) and a manifest.json:
 
-    manifest.json   {"format": "advref-vectors", "version": 1, "cases": [{"name",
+    manifest.json   {"format": "advref-vectors", "version": 2, "cases": [{"name",
                     "kind", "config", "file", "sha256", "quantities"}]}
     CASE.npz        weights/<param>, x, y, target, and ref/<quantity> arrays
 
@@ -27,7 +27,9 @@ the closed forms: adversarial_logistic_loss
 (mean, at eps EPS) and minimal_distance/<2|inf> (distance to the hyperplane).
 Edge cases: a saturated softmax, a zero input gradient (a ReLU net whose units
 are all dead), a tiny one (a logistic model with a margin of ~700), ties in |g|
-for the L1 step, inputs on the clip box, and maxout pieces that tie.
+for the L1 step, inputs on the clip box, maxout pieces that tie, and three cases
+where a probability rounds to 1 and only the exact forms of models/outputs.py get
+the gradient's signs (softmax, one-vs-rest sigmoids) or the loss (RBF) right.
 
 advref.tools.conformance checks an implementation against a vector set.
 """
@@ -49,10 +51,14 @@ from advref.data_loaders.files import atomic_write_bytes
 from advref.training.closed_form_logistic import adversarial_logistic_loss
 from advref.training.virtual_adversarial import kl_from_scores, vat_penalty
 
-FORMAT, VERSION = "advref-vectors", 1
+# version 2: exact references at saturation (models/outputs.py) and saturated cases
+# whose FGSM signs the printed softmax - onehot gets wrong
+FORMAT, VERSION = "advref-vectors", 2
 EPS = 0.125
 NORMS = {"inf": np.inf, "2": 2, "1": 1}
-TOLERANCE = {"rtol": 1e-9, "atol": 1e-12}
+# the checker's defaults: |got - expected| <= atol S + rtol |expected|, S = max |expected|
+TOLERANCES = {"float64": {"rtol": 1e-12, "atol": 1e-12},
+              "float32": {"rtol": 1e-5, "atol": 1e-5}}
 # four steps of eps / 2: paths reach the ball's faces and may turn back
 ITERATIVE = {"steps": 4, "step_size": EPS / 2}
 # a quarter of the budget at random: the gradient step (3/4) can undo it
@@ -88,6 +94,33 @@ def _cases():
     tiny = models.LogisticRegression(6, init_scale=1.0, rng=10)
     tiny.params["b"][0] = 700.0                                   # sigma(-700) ~ 1e-304
     out.append(("logistic-tiny-gradient", tiny, x, np.ones(5, np.int64)))
+    return out + _saturated_cases(x)
+
+
+def _saturated_cases(x):
+    """Cases where p_y (or sigma(z_y), or 1 - e^-q) rounds to 1 in float64, built so
+    that the printed forms (softmax - onehot, sigmoid - onehot, log(1 - e^-q)) get the
+    FGSM sign vector, or the loss, wrong; docs/derivations.md section 12."""
+    out = []
+    signs = models.SoftmaxRegression(6, 3, rng=11)
+    # class 0 wins by 40 + 19 sum(x) or so; its large weights on inputs 0-2 are what
+    # dz_0 = -(p_1 + p_2) carries into d_x, and softmax - onehot drops
+    signs.params["W"][:] = np.array([[20, 1, 0.5], [20, -1, 1], [20, 2, -1],
+                                     [0.5, 3, 2], [-0.5, -3, 1], [0, 1, -1]], float)
+    signs.params["b"][:] = [40.0, 0.0, 0.0]
+    out.append(("softmax-saturated-signs", signs, x, np.zeros(5, np.int64)))
+    ovr = models.MaxoutMLP(6, 3, units=(4,), pieces=2, irange=1.0, output="sigmoid-ovr",
+                           include_probs=None, scales=None, max_col_norm=None, rng=12)
+    ovr.params["W1"] *= 3.0
+    # sigma(z_0) rounds to 1, and its dz_0 ~ -e^-40 outweighs the others (~e^-46)
+    ovr.params["b1"][:] = [40.0, -46.0, -46.0]
+    out.append(("maxout-ovr-saturated", ovr, x, np.zeros(5, np.int64)))
+    rbf = models.RBFNetwork(6, 3, gamma_init=20.0, rng=13)
+    rbf.params["mu"][:] = np.random.default_rng(14).random((3, 6))
+    y = np.array([0, 1, 2, 1, 0])
+    # each example on its class centre: q_y = 0, and the loss is the non-target terms
+    # -log(1 - e^-q) ~ e^-q alone, which log(1 - e^-q) rounds to 0
+    out.append(("rbf-saturated", rbf, rbf.params["mu"][y].copy(), y))
     return out
 
 
@@ -149,7 +182,7 @@ def generate(out) -> dict:
                       "quantities": sorted(ref)})
     manifest = {"format": FORMAT, "version": VERSION, "eps": EPS, "iterative": ITERATIVE,
                 "random_step": RANDOM_STEP,
-                "tolerance": TOLERANCE, "cases": cases}
+                "tolerance": TOLERANCES, "cases": cases}
     atomic_write_bytes(out / "manifest.json",
                        (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
     return manifest

@@ -19,6 +19,7 @@ import pytest
 
 from advref.tools.conformance import ADVREF, check
 from advref.tools.vector_files import VectorSetError
+from advref.tools.vectors import VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 CAP = 2 * 2**30
@@ -153,7 +154,9 @@ def _npy_bytes(value):
 
 @pytest.mark.parametrize("value, message", [
     ([1, 2], "the manifest must be a JSON object, got a list instead"),
-    ({"format": "advref-vectors", "version": 1}, "cases must be a non-empty list"),
+    ({"format": "advref-vectors", "version": VERSION}, "cases must be a non-empty list"),
+    ({"format": "advref-vectors", "version": 1, "cases": []},
+     "must be format 'advref-vectors' version 2, got 'advref-vectors' version 1"),
     ("not json", "the manifest must be JSON"),
 ])
 def test_malformed_manifests_are_refused(vectors, tmp_path, value, message):

@@ -21,10 +21,10 @@ def test_vectors_regenerate_bit_identically(vectors, tmp_path):
 
 def test_advref_passes_its_own_vectors(vectors, capsys):
     rows = check(vectors, ADVREF)
-    assert rows and all(ok for *_, ok in rows)
+    assert rows and all(r.status == "ok" for r in rows)
     # advref offers every method, so every reference is checked, each once; the
     # two inputs stored beside them (VAT's r, R+FGSM's signs) are not answers
-    checked = [(c, q) for c, q, *_ in rows]
+    checked = [(r.case, r.quantity) for r in rows]
     manifest = json.loads((vectors / "manifest.json").read_text())
     answers = [(c["name"], q) for c in manifest["cases"] for q in c["quantities"]
                if q not in ("vat/r", "random_step/signs")]
@@ -52,7 +52,7 @@ class OneCoordinateL1:
 
 def test_a_wrong_implementation_fails_with_a_clear_report(vectors, capsys, monkeypatch):
     rows = check(vectors, OneCoordinateL1())
-    failed = {(c, q) for c, q, _, ok in rows if not ok}
+    failed = {(r.case, r.quantity) for r in rows if r.status == "FAIL"}
     assert ("softmax-l1-ties", "fgsm/1/untargeted/noclip") in failed
     assert all(q.startswith("fgsm/1/") for _, q in failed)
     import sys
@@ -63,7 +63,7 @@ def test_a_wrong_implementation_fails_with_a_clear_report(vectors, capsys, monke
     monkeypatch.setitem(sys.modules, "wrong_impl", module)
     assert main(["vectors", "--check", str(vectors), "--impl", "wrong_impl:SUBJECT"]) == 1
     report = capsys.readouterr().out
-    assert "FAIL" in report and "softmax-l1-ties" in report and "failed (tolerance" in report
+    assert "FAIL" in report and "softmax-l1-ties" in report and " failed, 0 errors" in report
 
 
 def test_logistic_fgsm_references_equal_exact_arithmetic(vectors):
@@ -132,7 +132,7 @@ class NoBallProjection:
 
 def test_an_iterative_method_without_the_ball_projection_fails(vectors):
     rows = check(vectors, NoBallProjection())
-    failed = {(c, q) for c, q, _, ok in rows if not ok}
+    failed = {(r.case, r.quantity) for r in rows if r.status == "FAIL"}
     assert {q for _, q in failed} == {f"iterative/{m}/{c}" for m in ("untargeted", "targeted")
                                       for c in ("clip", "noclip")}
     assert ("relu-zero-gradient", "iterative/untargeted/noclip") not in failed
@@ -200,12 +200,12 @@ class RandomStepWrong:
 
 def test_wrong_random_steps_fail_where_they_differ(vectors):
     rows = check(vectors, RandomStepWrong("unclipped start"))
-    failed = {(c, q) for c, q, _, ok in rows if not ok}
+    failed = {(r.case, r.quantity) for r in rows if r.status == "FAIL"}
     # only the boxed quantities can tell, and the cases with inputs on the box do
     assert failed and {q.split("/")[2] for _, q in failed} == {"clip"}
     assert ("logistic", "random_step/untargeted/clip") in failed
     rows = check(vectors, RandomStepWrong("whole eps"))
-    failed = {(c, q) for c, q, _, ok in rows if not ok}
+    failed = {(r.case, r.quantity) for r in rows if r.status == "FAIL"}
     assert ("logistic", "random_step/untargeted/noclip") in failed
     assert all(q.startswith("random_step/") for _, q in failed)
     # with no gradient no step is taken, so the two agree there
@@ -269,13 +269,22 @@ def test_logistic_closed_forms_by_hand(vectors):
     np.testing.assert_allclose(dinf, np.abs(score) / np.abs(w).sum(), rtol=1e-13)
 
 
-def test_cases_a_subject_does_not_implement_are_skipped(vectors):
+def test_cases_a_subject_does_not_implement_are_skipped_with_the_reason(vectors):
     class LinearOnly:
         def loss_grad(self, kind, config, weights, x, y):
             if kind != "SoftmaxRegression":
-                raise NotImplementedError(kind)
+                raise NotImplementedError(f"no {kind} here")
             return ADVREF.loss_grad(kind, config, weights, x, y)
 
     rows = check(vectors, LinearOnly())
-    assert {c for c, *_ in rows} == {"softmax", "softmax-saturated", "softmax-l1-ties"}
-    assert all(ok for *_, ok in rows) and len(rows) == 6
+    manifest = json.loads((vectors / "manifest.json").read_text())
+    answers = {(c["name"], q) for c in manifest["cases"] for q in c["quantities"]
+               if q not in ("vat/r", "random_step/signs")}
+    assert {(r.case, r.quantity) for r in rows} == answers     # every quantity has a row
+    linear = {c["name"] for c in manifest["cases"] if c["kind"] == "SoftmaxRegression"}
+    ok = {(r.case, r.quantity) for r in rows if r.status == "ok"}
+    assert ok == {(c, q) for c in linear for q in ("losses", "input_gradient")}
+    by_reason = {r.detail for r in rows if r.status == "SKIPPED"}
+    assert "loss_grad raised NotImplementedError: no MLP here" in by_reason
+    assert "the subject has no fgsm" in by_reason
+    assert all(r.status in ("ok", "SKIPPED") for r in rows)

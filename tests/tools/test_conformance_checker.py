@@ -1,0 +1,174 @@
+"""The conformance checker: a tolerance on each example's own scale, SKIPPED and ERROR
+rows with their reasons, worst elements named, inputs copied, --impl and --dtype."""
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from advref.cli import main
+from advref.tools.conformance import ADVREF, check, compare, load_subject, tolerance
+from advref.tools.conformance_report import counts, passed, records
+
+F64 = tolerance("float64")
+
+
+def by_key(rows):
+    return {(r.case, r.quantity): r for r in rows}
+
+
+def test_compare_scales_each_example_by_its_own_largest_reference():
+    want = np.array([[1e-304, -2e-304], [1.0, 0.5]])
+    status, _, detail = compare(np.array([[0.0, 0.0], [1.0, 0.5]]), want, F64, rows=True)
+    assert status == "FAIL" and detail == "worst at [0, 1]: got 0.0, expected -2e-304"
+    assert compare(want * (1 + 1e-13), want, F64, rows=True)[0] == "ok"
+    # one scale for the whole array: row 0 is then below atol * 1.0 and passes
+    assert compare(np.array([[0.0, 0.0], [1.0, 0.5]]), want, F64)[0] == "ok"
+    assert compare(np.array([[1e-304, np.nan], [1.0, 0.5]]), want, F64, rows=True)[0] == "FAIL"
+    assert compare(np.zeros(3), want, F64, rows=True)[:2] == ("FAIL", None)
+    assert compare([["a", "b"], ["c", "d"]], want, F64)[0] == "ERROR"
+    # the hand bound: |got - want| <= 1e-12 * 1 + 1e-12 * |want| at row 1's worst entry
+    edge = np.array([[1e-304, -2e-304], [1.0, 0.5 + 1.4e-12]])
+    assert compare(edge, want, F64, rows=True)[0] == "ok"
+    edge[1, 1] = 0.5 + 1.6e-12
+    assert compare(edge, want, F64, rows=True)[0] == "FAIL"
+
+
+class ZeroTinyGradient:
+    def loss_grad(self, kind, config, weights, x, y):
+        losses, g = ADVREF.loss_grad(kind, config, weights, x, y)
+        return losses, np.zeros_like(g) if np.abs(g).max() < 1e-290 else g
+
+
+def test_an_all_zero_gradient_fails_on_the_tiny_gradient_case(vectors):
+    rows = by_key(check(vectors, ZeroTinyGradient()))
+    row = rows[("logistic-tiny-gradient", "input_gradient")]
+    assert row.status == "FAIL" and row.detail.startswith("worst at [")
+    assert "got 0.0, expected " in row.detail and row.worst == 1.0
+    assert rows[("logistic", "input_gradient")].status == "ok"
+
+
+class Unruly:
+    """fgsm raises on L1, writes into x on L2; param_gradients is not implemented for
+    MLPs; loss_grad returns one array instead of two for the RBF network."""
+
+    def fgsm(self, kind, config, weights, x, y, eps, norm, targeted, clip):
+        if norm == "1":
+            raise RuntimeError("no L1 here")
+        out = ADVREF.fgsm(kind, config, weights, x, y, eps, norm, targeted, clip)
+        if norm == "2":
+            x[...] = out
+        return out
+
+    def param_gradients(self, kind, config, weights, x, y):
+        if kind == "MLP":
+            raise NotImplementedError("MLPs are not written yet")
+        return ADVREF.param_gradients(kind, config, weights, x, y)
+
+    def loss_grad(self, kind, config, weights, x, y):
+        answer = ADVREF.loss_grad(kind, config, weights, x, y)
+        return answer[0] if kind == "RBFNetwork" else answer
+
+
+def test_each_method_fails_alone_and_the_run_goes_on(vectors):
+    rows = check(vectors, Unruly())
+    keyed = by_key(rows)
+    for (case, quantity), row in keyed.items():
+        if quantity.startswith("fgsm/1/"):
+            assert (row.status, row.detail) == ("ERROR", "fgsm raised RuntimeError: no L1 here")
+        elif quantity.startswith("fgsm/2/"):
+            # where the step is zero (dead ReLUs) the write changes nothing
+            moved = case != "relu-zero-gradient"
+            assert (row.status, row.detail) == (("ERROR", "fgsm wrote into its input x")
+                                                if moved else ("ok", ""))
+        elif quantity.startswith("fgsm/inf/"):
+            assert row.status == "ok", row      # x was a copy: L2's write reached nothing
+        elif quantity.startswith("param_gradient/") and case.startswith(("relu", "tanh")):
+            assert row == row.__class__(case, quantity, "SKIPPED", None, "param_gradients "
+                                        "raised NotImplementedError: MLPs are not written yet")
+        elif quantity in ("losses", "input_gradient") and case.startswith("rbf"):
+            assert row.status == "ERROR" and row.detail.startswith(
+                "loss_grad returned a malformed answer (ValueError: ")
+        elif quantity.startswith(("vat", "iterative", "random_step", "minimal", "adversarial")):
+            assert row.status == "SKIPPED" and row.detail.startswith("the subject has no ")
+        else:
+            assert row.status == "ok", row
+    n = counts(rows)
+    assert n["ERROR"] > 0 and n["SKIPPED"] > 0 and not passed(rows)
+    assert json.loads(json.dumps(records(rows, F64)))["counts"] == n
+
+
+def test_missing_methods_are_skipped_with_their_names(vectors):
+    rows = check(vectors, Unruly())
+    skipped = {r.quantity.split("/")[0]: r.detail for r in rows
+               if r.status == "SKIPPED" and "no " in r.detail}
+    assert skipped == {"iterative": "the subject has no iterative_fgsm",
+                       "random_step": "the subject has no random_step_fgsm",
+                       "vat": "the subject has no vat",
+                       "adversarial_logistic_loss": "the subject has no "
+                                                    "adversarial_logistic_loss",
+                       "minimal_distance": "the subject has no minimal_distance"}
+
+
+class Float32:
+    """advref's answers rounded to float32, as a float32 implementation would give."""
+
+    def loss_grad(self, kind, config, weights, x, y):
+        return tuple(a.astype(np.float32) for a in ADVREF.loss_grad(kind, config, weights,
+                                                                      x, y))
+
+
+def test_dtype_float32_sets_a_tolerance_a_float32_answer_meets(vectors, capsys, monkeypatch):
+    assert counts(check(vectors, Float32()))["FAIL"] > 12
+    rows = check(vectors, Float32(), tolerance("float32"))
+    # what still fails is below float32's range: answers of 1e-56 .. 1e-304 that a
+    # float32 implementation returns as 0 (a limit of float32, not an error)
+    failed = [r for r in rows if r.status == "FAIL"]
+    assert {r.case for r in failed} == {"softmax-saturated", "logistic-tiny-gradient",
+                                        "rbf-saturated"}
+    for r in failed:
+        got, expected = (float(v.split(", ")[0]) for v in r.detail.split(": got ")[1]
+                         .split(", expected "))
+        assert got == 0 and 0 < abs(expected) < np.finfo(np.float32).smallest_subnormal
+    cases = json.loads((vectors / "manifest.json").read_text())["cases"]
+    assert counts(rows)["ok"] + len(failed) == 2 * len(cases)      # losses, input_gradient
+    module = type(sys)("float32_subject")
+    module.SUBJECT = Float32()
+    monkeypatch.setitem(sys.modules, "float32_subject", module)
+    args = ["vectors", "--check", str(vectors), "--impl", "float32_subject:SUBJECT"]
+    assert main(args + ["--dtype", "float32"]) == 1
+    out = capsys.readouterr().out
+    assert "tolerance |got - expected| <= 1e-05 S + 1e-05 |expected|" in out
+    assert out.count(" FAIL ") == len(failed)
+    assert main(args + ["--dtype", "float32", "--rtol", "0", "--atol", "1e-300"]) == 1
+    out = capsys.readouterr().out
+    assert "tolerance |got - expected| <= 1e-300 S + 0 |expected|" in out
+    assert out.count(" FAIL ") > len(failed)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--rtol", "-1"], "--rtol must be a number in [0, 1), got -1.0"),
+    (["--atol", "2"], "--atol must be a number in [0, 1), got 2.0"),
+    (["--impl", ""], "--impl must name a module, as module or module:object, got ''"),
+    (["--impl", ":SUBJECT"], "--impl must name a module"),
+])
+def test_bad_checker_flags_are_refused_by_name(vectors, capsys, flags, message):
+    assert main(["vectors", "--check", str(vectors), *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_impl_finds_a_module_in_the_current_folder(vectors, tmp_path, monkeypatch, capsys):
+    (tmp_path / "local_subject_mod.py").write_text(
+        "from advref.tools.conformance import ADVREF as SUBJECT\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    try:
+        assert load_subject("local_subject_mod:SUBJECT") is ADVREF
+        assert main(["vectors", "--check", str(vectors), "--impl",
+                     "local_subject_mod:SUBJECT", "--json"]) == 0
+    finally:
+        sys.modules.pop("local_subject_mod", None)
+    report = json.loads(capsys.readouterr().out)
+    assert report["counts"]["FAIL"] == 0 and report["counts"]["ok"] > 300
+    assert str(tmp_path) not in sys.path          # the folder is not left on the path
