@@ -6,7 +6,14 @@ binary logistic).
 Not a dependency of advref. Needs `pip install adversarial-robustness-toolbox packaging
 scikit-learn`; put this folder on PYTHONPATH. Other model kinds raise
 NotImplementedError, which the checker reports as skipped.
+
+SUBJECT is ART as shipped (it casts inputs to art.config.ART_NUMPY_DTYPE, float32);
+SUBJECT64 sets that dtype to float64 in every loaded ART module for each call, so
+what is left is ART's own arithmetic.
 """
+
+import contextlib
+import sys
 
 import numpy as np
 from art.attacks.evasion import BasicIterativeMethod, FastGradientMethod
@@ -27,19 +34,43 @@ def _classifier(kind, weights, clip):
     return SklearnClassifier(model, clip_values=clip), len(classes)
 
 
+@contextlib.contextmanager
+def _art_dtype(dtype):
+    """ART_NUMPY_DTYPE set to dtype in every loaded art module, restored after."""
+    modules = [m for name, m in list(sys.modules.items())
+               if name.split(".")[0] == "art" and hasattr(m, "ART_NUMPY_DTYPE")]
+    kept = [m.ART_NUMPY_DTYPE for m in modules]
+    for m in modules:
+        m.ART_NUMPY_DTYPE = dtype
+    try:
+        yield
+    finally:
+        for m, old in zip(modules, kept, strict=True):
+            m.ART_NUMPY_DTYPE = old
+
+
 class ArtSubject:
+    def __init__(self, dtype=None):
+        self.dtype = dtype
+
+    def _dtype(self):
+        return contextlib.nullcontext() if self.dtype is None else _art_dtype(self.dtype)
+
     def fgsm(self, kind, config, weights, x, y, eps, norm, targeted, clip):
         classifier, k = _classifier(kind, weights, clip)
         attack = FastGradientMethod(classifier, norm={"inf": np.inf, "2": 2, "1": 1}[norm],
                                     eps=eps, targeted=targeted)
-        return attack.generate(x, y=np.eye(k)[y])
+        with self._dtype():
+            return attack.generate(x, y=np.eye(k)[y])
 
     def iterative_fgsm(self, kind, config, weights, x, y, eps, steps, step_size, targeted,
                        clip):
         classifier, k = _classifier(kind, weights, clip)
         attack = BasicIterativeMethod(classifier, eps=eps, eps_step=step_size, max_iter=steps,
                                       targeted=targeted, verbose=False)
-        return attack.generate(x, y=np.eye(k)[y])
+        with self._dtype():
+            return attack.generate(x, y=np.eye(k)[y])
 
 
 SUBJECT = ArtSubject()
+SUBJECT64 = ArtSubject(np.float64)
