@@ -95,6 +95,9 @@ def load_subject(spec):
     except ImportError as err:
         raise ValueError(f"--impl names a module that cannot be imported: {module!r} "
                          f"({err})") from None
+    except Exception as err:  # the subject's own code failed while it was imported
+        raise ValueError(f"--impl: the subject's module {module!r} raised "
+                         f"{type(err).__name__} on import: {err}") from None
     finally:
         if added:
             sys.path.remove(here)

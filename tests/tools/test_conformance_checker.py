@@ -172,3 +172,45 @@ def test_impl_finds_a_module_in_the_current_folder(vectors, tmp_path, monkeypatc
     report = json.loads(capsys.readouterr().out)
     assert report["counts"]["FAIL"] == 0 and report["counts"]["ok"] > 300
     assert str(tmp_path) not in sys.path          # the folder is not left on the path
+
+
+@pytest.mark.parametrize("source, message", [
+    ("raise RuntimeError('no GPU found')\n",
+     "--impl: the subject's module 'broken_subject_mod' raised RuntimeError on import: "
+     "no GPU found"),
+    ("def fgsm(:\n", "--impl: the subject's module 'broken_subject_mod' raised SyntaxError "
+                     "on import: "),
+    ("x = 1\n", "--impl: module broken_subject_mod has no 'SUBJECT'"),
+])
+def test_a_subject_that_fails_to_load_is_named_in_one_line(vectors, tmp_path, monkeypatch,
+                                                            capsys, source, message):
+    (tmp_path / "broken_subject_mod.py").write_text(source)
+    monkeypatch.chdir(tmp_path)
+    try:
+        assert main(["vectors", "--check", str(vectors), "--impl",
+                     "broken_subject_mod:SUBJECT"]) == 2
+    finally:
+        sys.modules.pop("broken_subject_mod", None)
+    err = capsys.readouterr().err
+    assert err.startswith(f"advref vectors: error: {message}") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+class WrongSignature:
+    """fgsm without the clip parameter; loss_grad returns three values."""
+
+    def fgsm(self, kind, config, weights, x, y, eps, norm, targeted):
+        return x
+
+    def loss_grad(self, kind, config, weights, x, y):
+        return x, x, x
+
+
+def test_a_wrong_signature_or_arity_is_that_quantitys_error(vectors):
+    rows = check(vectors, WrongSignature())
+    fgsm_rows = [r for r in rows if r.quantity.startswith("fgsm/")]
+    assert fgsm_rows and all(r.status == "ERROR" and r.detail.startswith(
+        "fgsm raised TypeError: ") and "positional argument" in r.detail for r in fgsm_rows)
+    grads = [r for r in rows if r.quantity in ("losses", "input_gradient")]
+    assert grads and all(r.detail == "loss_grad returned a malformed answer (ValueError: "
+                         "too many values to unpack (expected 2))" for r in grads)
