@@ -180,4 +180,11 @@ def load(path, *, with_extra=False):
         if not np.isfinite(value).all():
             raise ModelFileError(f"{path}: parameter {name} holds NaN or infinite values")
         model.params[name] = value
-    return (model, header.get("extra", {})) if with_extra else model
+    extra = header.get("extra", {})
+    if not isinstance(extra, dict):
+        raise ModelFileError(f"{path}: its metadata (header field extra) must be a JSON "
+                             f"object, got {type(extra).__name__} {str(extra)[:40]!r}")
+    if not isinstance(extra.get("data", ""), (str, type(None))):
+        raise ModelFileError(f"{path}: its metadata field data must be a data name or null, "
+                             f"got {type(extra['data']).__name__}")
+    return (model, extra) if with_extra else model

@@ -301,3 +301,20 @@ def test_junk_members_are_refused_and_their_count_bounded_before_parsing(tmp_pat
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert seconds < 1.0 and peak < 1 << 20
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("trained on mnist", "its metadata (header field extra) must be a JSON object, got str "
+                         "'trained on mnist'"),
+    ([1, 2], "its metadata (header field extra) must be a JSON object, got list '[1, 2]'"),
+    ({"data": 7}, "its metadata field data must be a data name or null, got int"),
+])
+def test_metadata_that_is_not_an_object_is_refused_by_name(saved, capsys, extra, message):
+    rewrite(saved, lambda a, h: h.update(extra=extra))
+    with pytest.raises(ModelFileError) as refused:
+        load(saved, with_extra=True)
+    assert str(refused.value) == f"{saved}: {message}"
+    from advref.cli import main
+    assert main(["attack", str(saved), "--data", "sample", "--n", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"advref attack: error: {saved}: {message}"
