@@ -67,6 +67,10 @@ class WorkerDied(RuntimeError):
     """A --jobs worker ended without a result (killed, perhaps for memory)."""
 
 
+class NoWorkerPool(WorkerDied):
+    """The --jobs worker pool could not be made here (no writable /dev/shm, say)."""
+
+
 def train_one(args):
     """One worker's job: (name, whether it trained rather than found the model)."""
     profile, name, out, seed = args
@@ -99,7 +103,14 @@ def pretrain_in_parallel(profile, out, seed, jobs, log, names=None):
 
         names = list(names or model_names(profile))
         trained = []
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+        except OSError as err:        # e.g. no writable /dev/shm for its semaphores
+            raise NoWorkerPool(
+                f"--jobs {jobs} could not start its worker processes ({err}; Python's "
+                "multiprocessing needs a writable /dev/shm); --jobs 1 trains in this "
+                "process and works without it") from None
+        with pool:
             futures = {pool.submit(train_one, (profile, n, out, seed)): n for n in names}
             try:
                 for done in as_completed(futures):        # in the order they finish

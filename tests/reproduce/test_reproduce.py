@@ -446,3 +446,27 @@ def test_plan_writes_nothing_and_announces_each_probe(tmp_path, capsys):
     assert not out.exists()
     assert captured.err.splitlines() == ["[plan] probing maxout (1/1): a few training steps"]
     assert "train:maxout" in captured.out
+
+
+def test_jobs_without_a_writable_dev_shm_says_so_and_names_jobs_1(tmp_path, monkeypatch,
+                                                                    capsys):
+    """Where multiprocessing cannot make its semaphores (a read-only /dev/shm gives
+    OSError 30 in the pool's constructor), --jobs says what failed and that --jobs 1
+    works, in one line, and writes nothing."""
+    import errno
+
+    from advref.cli import main
+    from advref.reproduce import runner
+
+    def no_shm(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(runner, "ProcessPoolExecutor", no_shm)
+    out = tmp_path / "r"
+    assert main(["reproduce", "--profile", "sample", "--jobs", "2", "--only",
+                 "fgsm_error_rates", "--out", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == ("advref reproduce: error: --jobs 2 could not start its worker processes "
+                   "([Errno 30] Read-only file system; Python's multiprocessing needs a "
+                   "writable /dev/shm); --jobs 1 trains in this process and works without it")
+    assert not (out / "results.json").exists()
