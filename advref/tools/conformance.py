@@ -167,7 +167,8 @@ def _run(subject, case_name, call, data, tol):
     except NotImplementedError as err:
         return rows("SKIPPED", f"{method} raised NotImplementedError: {err}")
     except Exception as err:  # a subject's failure is reported, and the run goes on
-        return rows("ERROR", f"{method} raised {type(err).__name__}: {err}")
+        return rows("ERROR", f"{method} raised {type(err).__name__}: "
+                             f"{str(err) or '(no message)'}")
     written = [name for name in named if not _same(given[name], named[name])]
     if written:
         return rows("ERROR", f"{method} wrote into its input {', '.join(written)}")
