@@ -11,7 +11,7 @@ from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
 from advref.attacks.minimal import linear_minimal_perturbation
 from advref.tools.vectors import NORMS
 from advref.training.closed_form_logistic import adversarial_logistic_loss
-from advref.training.virtual_adversarial import kl_from_scores, vat_penalty
+from advref.training.virtual_adversarial import kl_between_scores, vat_penalty
 
 
 class AdvrefSubject:
@@ -46,9 +46,9 @@ class AdvrefSubject:
 
     def vat(self, kind, config, weights, x, r):
         model = self._model(kind, config, weights)
-        p = model.predict_proba(x)
-        kl = kl_from_scores(p, model.forward(x + r)[0])[0]
-        return kl, vat_penalty(model, x, r, p)[1]
+        z_clean = model.forward(x)[0]
+        kl = kl_between_scores(z_clean, model.forward(x + r)[0])[0]
+        return kl, vat_penalty(model, x, r, z_clean)[1]
 
     def adversarial_logistic_loss(self, weights, x, y, eps):
         model = self._model("LogisticRegression", {"n_features": x.shape[1]}, weights)

@@ -49,7 +49,7 @@ from advref.attacks.iterative import iterative_fgsm, random_step_fgsm
 from advref.attacks.minimal import linear_minimal_perturbation
 from advref.data_loaders.files import atomic_write_bytes
 from advref.training.closed_form_logistic import adversarial_logistic_loss
-from advref.training.virtual_adversarial import kl_from_scores, vat_penalty
+from advref.training.virtual_adversarial import kl_between_scores, vat_penalty
 
 # version 2: exact references at saturation (models/outputs.py) and saturated cases
 # whose FGSM signs the printed softmax - onehot gets wrong
@@ -143,10 +143,10 @@ def _references(model, x, y, target):
         # VAT with the perturbation held fixed: r of L2 norm EPS per row, from a seed
         r = np.random.default_rng(7).standard_normal(x.shape)
         r *= EPS / np.linalg.norm(r, axis=1, keepdims=True)
-        p = model.predict_proba(x)
+        z_clean = model.forward(x)[0]
         ref["vat/r"] = r
-        ref["vat/kl"] = kl_from_scores(p, model.forward(x + r)[0])[0]
-        _, vat_grads = vat_penalty(model, x, r, p)
+        ref["vat/kl"] = kl_between_scores(z_clean, model.forward(x + r)[0])[0]
+        _, vat_grads = vat_penalty(model, x, r, z_clean)
         ref.update({f"vat/param_gradient/{k}": v for k, v in vat_grads.items()})
     if isinstance(model, models.LogisticRegression):
         ref["adversarial_logistic_loss"] = np.array(adversarial_logistic_loss(model, x, y,

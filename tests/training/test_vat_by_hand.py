@@ -87,13 +87,13 @@ def test_semi_supervised_vat_draws_unlabelled_rows_with_replacement(problem, bat
 def test_the_perturbation_is_the_power_iterations_direction_at_length_eps(problem):
     model, x, _ = problem
     for iterations in (1, 4):
-        r, p = virtual_adversarial_perturbation(model, x, eps=0.7, xi=1e-3,
-                                                iterations=iterations, rng=9)
+        r, z_clean = virtual_adversarial_perturbation(model, x, eps=0.7, xi=1e-3,
+                                                      iterations=iterations, rng=9)
         expected, _, _ = by_hand(model, x, np.zeros(4, int), np.random.default_rng(9),
                                  eps=0.7, xi=1e-3, iterations=iterations, weight=1.0)
         np.testing.assert_allclose(r, expected, rtol=1e-7, atol=1e-12)
         np.testing.assert_allclose(np.linalg.norm(r, axis=1), 0.7, rtol=1e-14)
-        np.testing.assert_allclose(p, softmax_rows(x @ model.params["W"] + model.params["b"]),
+        np.testing.assert_allclose(z_clean, x @ model.params["W"] + model.params["b"],
                                    rtol=1e-14)
 
 
@@ -162,11 +162,12 @@ def test_rows_whose_gradient_vanishes_keep_their_own_random_direction():
 
 
 def test_kl_and_unit_rows_at_exact_zeros():
-    from advref.training.virtual_adversarial import kl_from_scores, unit_rows
+    from advref.training.virtual_adversarial import kl_between_scores, unit_rows
 
-    kl, dz = kl_from_scores(np.array([[1.0, 0.0]]), np.array([[0.0, 0.0]]))
+    # p = (1, 0) (the second score 800 below: e^-800 underflows), q = (1/2, 1/2)
+    kl, dz = kl_between_scores(np.array([[0.0, -800.0]]), np.array([[0.0, 0.0]]))
     assert kl.tolist() == [pytest.approx(np.log(2), rel=1e-15)]
-    np.testing.assert_array_equal(dz, [[-0.5, 0.5]])
+    np.testing.assert_allclose(dz, [[-0.5, 0.5]], rtol=1e-15)
     np.testing.assert_array_equal(unit_rows(np.array([[0.0, 0.0], [3.0, 4.0]])),
                                   [[0.0, 0.0], [0.6, 0.8]])
 
