@@ -9,6 +9,7 @@ from pathlib import Path
 from advref import _json as strict_json
 from advref.data_loaders.console import STDERR
 from advref.reproduce import reproduce
+from advref.reproduce.jobs import RUNS
 from advref.reproduce.profiles import PROFILES, get_profile
 from advref.reproduce.report import caveat, fmt
 from advref.reproduce.runner import WorkerDied, train_models
@@ -32,8 +33,11 @@ def register(sub):
                         "the core count; on 2 cores two one-thread jobs trained 1.28-1.42x "
                         "the updates/s of one two-thread job, benchmarks/bench_jobs.py)")
     p.add_argument("--only", nargs="+", metavar="EXPERIMENT",
-                   help="run only these experiments (and train only the models they need)")
-    p.add_argument("--skip", nargs="+", metavar="EXPERIMENT", help="skip these experiments")
+                   help="run only these experiments (and train only the models they "
+                        f"need); the experiments: {', '.join(RUNS)} (big_maxout and "
+                        "adv_grad_eval in the paper profile only)")
+    p.add_argument("--skip", nargs="+", metavar="EXPERIMENT",
+                   help="skip these experiments (names as for --only)")
     p.add_argument("--plan", action="store_true",
                    help="print every job (model trainings, experiments) as a shell command "
                         "with its cache key and estimated cost, then exit")

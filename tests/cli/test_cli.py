@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from advref import models
 from advref.cli.parser import main
@@ -93,3 +94,18 @@ def test_bench_reports_fractions_of_the_matmul_rate():
         g, m, h = r["GFLOPs"], r["matmul_GFLOPs"], 5e-4 + 1e-12
         assert (g - h) / (m + h) - h <= r["fraction"] <= (g + h) / (m - h) + h
     assert 0 < result["import_advref_seconds"] < 5 and result["memory_copy_GBs"] > 0
+
+
+def test_reproduce_help_lists_every_experiment_only_and_skip_take(capsys):
+    """The names --only accepts, from the experiment functions, are those the help
+    lists, and each needs-table entry (the models an experiment trains) is one."""
+    import re
+
+    from advref.reproduce.jobs import NEEDS, select
+
+    with pytest.raises(SystemExit):
+        main(["reproduce", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    listed = re.search(r"the experiments: (.*?) \(big_maxout", text).group(1).split(", ")
+    assert set(listed) == set(NEEDS) and len(listed) == len(NEEDS)
+    assert select(only=listed) == listed
