@@ -53,7 +53,6 @@ def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), cand
     Needs model.loss_grad, model.predict and model.predict_proba.
     """
     require_methods(model, ("loss_grad", "predict", "predict_proba"), "minimal_perturbation")
-    require_scipy("minimal_perturbation")
     x = check_batch(x)
     clip = check_clip(clip)
     check_inside(x, clip)
@@ -92,6 +91,7 @@ def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), cand
         candidates = int(candidates)
     if batch is not None:
         batch = check_positive_int(batch, "batch")
+    require_scipy("minimal_perturbation")      # after the arguments: bad input is said first
     proba = model.predict_proba(x) if target is None else None
     mode = ("untargeted: every other class, smallest kept" if not candidates else
             f"untargeted: the {candidates} highest-scoring wrong classes, smallest kept")

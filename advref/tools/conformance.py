@@ -114,7 +114,7 @@ def per_example(quantity) -> bool:
 
 
 def _scale(want, rows):
-    if rows and want.ndim:
+    if rows and want.ndim and want.size:
         return np.abs(want).reshape(len(want), -1).max(axis=1, initial=0.0).reshape(
             (len(want),) + (1,) * (want.ndim - 1))
     return np.abs(want).max(initial=0.0)

@@ -7,27 +7,25 @@ from advref import models
 from advref.analysis.saturation import printed_softmax_loss, saturation, with_printed_softmax
 
 
-def two_class_model():
-    """z = (50 x + 40, x): d_x = p_1 (1 - 50) < 0 exactly, but p_1 > 0 under the printed
-    gradient (dz_0 = 0 once p_0 rounds to 1, at a margin over ~37)."""
-    model = models.SoftmaxRegression(1, 2, rng=0)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_saturation_counts_what_the_construction_gives(dtype):
+    """Margins 49 x + 40 for class 0, by row (x; label): 64.5 (0.5; 0) and 69.4 (0.6; 0)
+    saturate p_y; 15.5 (-0.5; 0), 3.5 (-0.745; 0) and 10.6 (-0.6; 0) do not; 64.5
+    (0.5; 1) and 84.1 (0.9; 1) saturate the top class, not the label's. In batches of
+    two, with the box [-1, 1]."""
+    model = models.SoftmaxRegression(1, 2, rng=0, dtype=dtype)
     model.params["W"][:] = [[50.0, 1.0]]
     model.params["b"][:] = [40.0, 0.0]
-    return model
-
-
-def test_saturation_counts_what_the_construction_gives():
-    model = two_class_model()
-    # margins 49 x + 40: 64.5 (saturated), 15.5 and 3.5 (not); all labelled class 0,
-    # and a row labelled 1 whose p_1 is ~e^-64.5, far from 1
-    x = np.array([[0.5], [-0.5], [-0.745], [0.5]])
-    y = np.array([0, 0, 0, 1])
-    got = saturation(model, x, y, eps=0.25, clip=None)
-    assert got == {"n": 4, "dtype": "float64", "eps": 0.25, "saturated": 1,
-                   "top_saturated": 2, "fgsm_changed": 1, "coords_changed": 1,
-                   # exact: 0.5 -> 0.25 (margin 52.25), -0.5 -> -0.75 (3.25), -0.745 ->
-                   # -0.995 (-8.755: class 1); row 3 goes to 0.75, still class 0 (wrong)
-                   "error_exact": 2 / 4, "error_printed": 2 / 4}
+    x = np.array([[0.5], [-0.5], [-0.745], [0.5], [0.6], [0.9], [-0.6]], dtype)
+    y = np.array([0, 0, 0, 1, 0, 1, 0])
+    got = saturation(model, x, y, eps=0.25, clip=(-1.0, 1.0), batch=2)
+    # FGSM, exact: rows 0 and 4 step down (to .25 and .35, still class 0); the printed
+    # gradient steps them up instead. Row 1 -> -.75 (class 0), row 2 -> -.995 and
+    # row 6 -> -.85 (class 1: wrong), rows 3 and 5 step up (row 5 clipped at 1) and
+    # stay class 0 (wrong): 4 of 7 wrong either way
+    assert got == {"n": 7, "dtype": np.dtype(dtype).name, "eps": 0.25, "saturated": 2,
+                   "top_saturated": 4, "fgsm_changed": 2, "coords_changed": 2,
+                   "error_exact": 4 / 7, "error_printed": 4 / 7}
 
 
 def test_printed_loss_is_the_framework_formula_by_hand():
@@ -36,6 +34,10 @@ def test_printed_loss_is_the_framework_formula_by_hand():
     np.testing.assert_allclose(losses[0], np.log(4 / 3), rtol=1e-15)
     np.testing.assert_allclose(dz[0], [-0.25, 0.25], rtol=1e-15)
     assert losses[1] == 0.0 and dz[1, 0] == 0.0          # the lost terms, ~4e-18
+    # a wrong label's loss is its margin too, and a large score does not overflow
+    losses, _ = printed_softmax_loss(np.array([[np.log(3.0), 0.0], [800.0, 0.0]]),
+                                     np.array([1, 1]))
+    np.testing.assert_allclose(losses, [np.log(4.0), 800.0], rtol=1e-15)
 
 
 def test_a_model_without_softmax_is_refused_by_name():

@@ -139,6 +139,7 @@ def test_targeted_step_on_softmax_raises_the_linearised_log_probability(seed, ep
     np.testing.assert_allclose(linearised_gain, expected, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.scipy
 @pytest.mark.parametrize("batch", [None, 2])
 @pytest.mark.parametrize("seed", range(4))
 def test_minimal_perturbation_meets_the_closed_form(seed, batch):
@@ -157,6 +158,7 @@ def test_minimal_perturbation_meets_the_closed_form(seed, batch):
         assert res.settings["method"] == "L-BFGS-B" and res.iterations > 0
 
 
+@pytest.mark.scipy
 @pytest.mark.parametrize("batch", [None, 1, 5])
 def test_minimal_perturbation_never_claims_a_failure_as_success(batch):
     model = SoftmaxRegression(4, 3)
@@ -170,6 +172,7 @@ def test_minimal_perturbation_never_claims_a_failure_as_success(batch):
         assert (res.x_adv >= 0).all() and (res.x_adv <= 1).all()
 
 
+@pytest.mark.scipy
 @pytest.mark.parametrize("batch", [None, 3])
 @pytest.mark.parametrize("seed", range(3))
 def test_success_means_the_model_says_so(seed, batch):
@@ -200,6 +203,7 @@ def test_linear_minimal_perturbation_norms():
         np.testing.assert_allclose((x + r) @ w + b, [0.0], atol=1e-12)
 
 
+@pytest.mark.scipy
 @pytest.mark.parametrize("batch", [None, 4])
 def test_untargeted_candidates_rule_is_recorded_and_limits_the_classes(batch):
     rng = np.random.default_rng(7)
@@ -233,6 +237,7 @@ def test_linear_minimal_perturbation_defaults_dtype_and_refusals():
             linear_minimal_perturbation(bad, b, x32)
 
 
+@pytest.mark.scipy
 @pytest.mark.parametrize("batch", [None, 3])
 def test_untargeted_tries_tied_classes_in_class_order(batch):
     """targets_to_try sorts by score with a stable sort: among 40 classes on three
@@ -252,6 +257,7 @@ def test_untargeted_tries_tied_classes_in_class_order(batch):
     assert not res.success and res.target == 1    # x cannot move; the first try is kept
 
 
+@pytest.mark.scipy
 @pytest.mark.parametrize("batch", [None, 2])
 def test_untargeted_with_no_success_reports_the_first_try(batch):
     """When no class can be reached the result is the first class tried (the

@@ -30,6 +30,7 @@ def recorded(model, x, **kw):
     return result.settings
 
 
+@pytest.mark.scipy
 @pytest.mark.parametrize("dtype, ftol, gtol", [(np.float64, 1e-12, 1e-9),
                                                (np.float32, 1e-6, 1e-5)])
 def test_the_recorded_settings_are_the_defaults_with_tolerances_by_dtype(problem, dtype,
@@ -40,6 +41,7 @@ def test_the_recorded_settings_are_the_defaults_with_tolerances_by_dtype(problem
                         "ftol": ftol, "gtol": gtol}
 
 
+@pytest.mark.scipy
 def test_given_tolerances_and_c_settings_are_recorded_as_python_floats(problem):
     model, x = problem
     settings = recorded(model, x, ftol=1e-3, gtol=np.float32(0.5), c_init=np.float32(0.25),
@@ -50,6 +52,7 @@ def test_given_tolerances_and_c_settings_are_recorded_as_python_floats(problem):
         assert type(settings[name]) is float, name
 
 
+@pytest.mark.scipy
 def test_the_untargeted_record_names_its_mode(problem):
     model, x = problem
     (result,) = minimal_perturbation(model, x, candidates=1, max_scale=1, bisect_steps=0,
@@ -119,6 +122,7 @@ def test_every_refusal_names_its_argument(problem, wrap, options, error, message
     assert str(info.value) == message
 
 
+@pytest.mark.scipy
 def test_the_smallest_accepted_settings_run(problem):
     """c_factor just above 1, no scaling and no bisection: one solve at c_init."""
     model, x = problem
@@ -127,6 +131,7 @@ def test_the_smallest_accepted_settings_run(problem):
     assert result.settings["c_factor"] == 1.5 and result.settings["max_scale"] == 0
 
 
+@pytest.mark.scipy
 def test_a_scipy_without_the_driven_interface_solves_one_at_a_time(problem, monkeypatch):
     """batch= falls back to the one-example search, with a warning pointing at the
     caller's line."""
@@ -159,6 +164,7 @@ def test_a_penalty_that_is_not_positive_is_refused(problem, c_init):
     assert str(info.value) == f"c_init must be > 0.0, got {c_init!r} instead."
 
 
+@pytest.mark.scipy
 def test_data_outside_the_clip_box_is_refused_unless_clip_is_none(problem):
     model, x = problem
     outside = x.copy()
@@ -189,6 +195,7 @@ class Ramp:
         raise AssertionError("a targeted search needs no scores")
 
 
+@pytest.mark.scipy
 @pytest.mark.parametrize("batch", [None, 2])
 def test_points_pushed_onto_the_box_faces_stay_inside_the_float32_box(batch):
     """The solver works on r in float64 within [lo - x, hi - x]; x + float32(r) can

@@ -62,6 +62,7 @@ def test_attack(trained, capsys):
     assert targeted["adversarial"] == evaluate(model, lib, y)
 
 
+@pytest.mark.scipy
 def test_minimal(trained, capsys):
     out = run_json(capsys, ["minimal", str(trained["softmax"]), "--n", "2", "--target", "1"])
     assert out["settings"]["method"] == "L-BFGS-B" and len(out["examples"]) == 2
@@ -70,6 +71,7 @@ def test_minimal(trained, capsys):
         assert e["success"] is False or (e["reached"] == 1 and e["l2"] >= 0)
 
 
+@pytest.mark.scipy
 def test_minimal_as_the_readme_writes_it_uses_its_default_n(trained, capsys):
     """`advref minimal M.npz`, with no --n, searches the first 20 test images (its
     documented default), as the library does on those images."""
@@ -84,6 +86,7 @@ def test_minimal_as_the_readme_writes_it_uses_its_default_n(trained, capsys):
         text=True).stdout.replace("\n", " ")
 
 
+@pytest.mark.scipy
 def test_minimal_batched_and_one_at_a_time_are_the_librarys(trained, capsys):
     """The CLI's two modes are the library's two modes on the same images."""
     model = models.load(trained["softmax"])
@@ -284,6 +287,7 @@ def test_attack_with_predicted_labels_is_the_librarys_y_none(trained, capsys):
            "predicted with --targeted 3 instead." in capsys.readouterr().err
 
 
+@pytest.mark.scipy
 def test_save_examples_writes_what_the_command_measured(trained, capsys, tmp_path):
     """attack, minimal and rubbish --save-examples: pickle-free files whose arrays are
     the library's on the same inputs and whose params are the command's JSON."""

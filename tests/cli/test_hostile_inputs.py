@@ -59,6 +59,7 @@ def test_binary_transfer_target_on_ten_class_data_is_refused(softmax):
         transfer(model, [LogisticRegression(4)], x, y, 0.1)
 
 
+@pytest.mark.scipy
 def test_candidates_as_a_numpy_integer_are_accepted(softmax):
     model, x, y = softmax
     a = minimal_perturbation(model, x[:1], y=y[:1], candidates=np.int64(2), maxiter=20)

@@ -133,3 +133,26 @@ def test_saturated_input_gradient_meets_the_dot_product_bound(dtype):
                                                    for k in range(4)))
                 assert abs(float(_d(d_x[i, j]) - exact)) <= bound, (i, j)
                 assert np.sign(d_x[i, j]) == np.sign(float(exact))
+
+
+def test_rbf_on_a_centre_keeps_every_other_class_term():
+    """On class 0's centre, q_0 = 0 exactly and the loss and input gradient are the
+    other classes' terms alone (~e^-q): the difference form keeps them, where the
+    expanded (x*x) A - 2 x (A mu) + A mu mu cancels them against the target's."""
+    rbf = models.RBFNetwork(3, 2, gamma_init=4.0, rng=0)
+    rbf.params["mu"] = np.array([[0.2, 0.5, 0.9], [0.9, 0.1, 0.2]])
+    x = rbf.params["mu"][:1].copy()
+    z, _ = rbf.forward(x)
+    assert z[0, 0] == 0.0
+    q1 = 16 * ((0.2 - 0.9) ** 2 + (0.5 - 0.1) ** 2 + (0.9 - 0.2) ** 2)
+    assert abs(-z[0, 1] - q1) <= 4 * np.spacing(q1)
+    losses, d_x = rbf.loss_grad(x, np.array([0]))
+    p = np.exp(-q1)
+    # loss: floor of q_0 plus -log(1 - p); d_x: the other class's term only
+    np.testing.assert_allclose(losses, [np.finfo(np.float64).tiny + -np.log1p(-p)], rtol=1e-14)
+    expected = -p / (1 - p) * 2 * 16 * (x[0] - rbf.params["mu"][1])
+    np.testing.assert_allclose(d_x[0], expected, rtol=1e-13)
+    grads, none = rbf.backward(rbf.forward(x)[1], -np.ones((1, 2)), need_input=False)
+    assert none is None and set(grads) == {"mu", "gamma"}
+    empty, d_only = rbf.backward(rbf.forward(x)[1], -np.ones((1, 2)), need_params=False)
+    assert empty == {} and d_only.shape == (1, 3)

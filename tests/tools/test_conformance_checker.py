@@ -3,12 +3,20 @@ rows with their reasons, worst elements named, inputs copied, --impl and --dtype
 
 import json
 import sys
+import warnings
 
 import numpy as np
 import pytest
 
 from advref.cli import main
-from advref.tools.conformance import ADVREF, check, compare, load_subject, tolerance
+from advref.tools.conformance import (
+    ADVREF,
+    check,
+    compare,
+    load_subject,
+    per_example,
+    tolerance,
+)
 from advref.tools.conformance_report import counts, passed, records
 
 F64 = tolerance("float64")
@@ -219,3 +227,126 @@ def test_a_wrong_signature_or_arity_is_that_quantitys_error(vectors):
     grads = [r for r in rows if r.quantity in ("losses", "input_gradient")]
     assert grads and all(r.detail == "loss_grad returned a malformed answer (ValueError: "
                          "too many values to unpack (expected 2))" for r in grads)
+
+
+class WritesEverything:
+    """Every method writes into every array and dict it is given (never into strings
+    or numbers, which cannot be written), then answers nothing useful."""
+
+    def _spoil(self, *values):
+        for v in values:
+            if isinstance(v, np.ndarray):
+                v[...] = v + 1
+            elif isinstance(v, dict):
+                v["spoiled"] = True
+
+    def loss_grad(self, kind, config, weights, x, y):
+        self._spoil(config, weights, x, y)
+
+    def param_gradients(self, kind, config, weights, x, y):
+        self._spoil(config, weights, x, y)
+
+    def vat(self, kind, config, weights, x, r):
+        self._spoil(config, weights, x, r)
+
+    def adversarial_logistic_loss(self, weights, x, y, eps):
+        self._spoil(weights, x, y)
+
+    def minimal_distance(self, weights, x, norm):
+        self._spoil(weights, x)
+
+    def fgsm(self, kind, config, weights, x, y, eps, norm, targeted, clip):
+        self._spoil(config, weights, x, y)
+
+    def iterative_fgsm(self, kind, config, weights, x, y, eps, steps, step_size, targeted,
+                       clip):
+        self._spoil(config, weights, x, y)
+
+    def random_step_fgsm(self, kind, config, weights, x, y, eps, alpha, signs, targeted,
+                         clip):
+        self._spoil(config, weights, x, y, signs)
+
+
+def test_every_input_written_into_is_named_in_the_protocols_order(vectors):
+    expected = {"losses": "loss_grad wrote into its input config, weights, x, y",
+                "param_gradient": "param_gradients wrote into its input config, weights, x, y",
+                "vat": "vat wrote into its input config, weights, x, r",
+                "adversarial_logistic_loss": "adversarial_logistic_loss wrote into its input "
+                                             "weights, x, y",
+                "minimal_distance": "minimal_distance wrote into its input weights, x",
+                "fgsm": "fgsm wrote into its input config, weights, x, y",
+                "iterative": "iterative_fgsm wrote into its input config, weights, x, y",
+                "random_step": "random_step_fgsm wrote into its input config, weights, x, "
+                               "y, signs"}
+    rows = check(vectors, WritesEverything())
+    for r in rows:
+        head = "losses" if r.quantity == "input_gradient" else r.quantity.split("/")[0]
+        assert (r.status, r.detail) == ("ERROR", expected[head]), r
+    assert {r.quantity.split("/")[0] for r in rows} >= set(expected) - {"losses"}
+
+
+def test_per_example_quantities_are_the_examples_own_answers():
+    for q in ("losses", "input_gradient", "fgsm/inf/untargeted/clip", "iterative/targeted/clip",
+              "random_step/untargeted/noclip", "vat/kl", "minimal_distance/2"):
+        assert per_example(q), q
+    for q in ("param_gradient/W", "vat/param_gradient/b", "adversarial_logistic_loss"):
+        assert not per_example(q), q
+
+
+def test_compare_edges_by_hand():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # an all-zero reference is matched exactly: its scale is 0, not 1
+        assert compare(np.array([1e-20]), np.array([0.0]), F64)[0] == "FAIL"
+        assert compare(np.array([0.0]), np.array([0.0]), F64) == ("ok", 0.0, "")
+        assert compare(np.zeros((0, 3)), np.zeros((0, 3)), F64, rows=True) == ("ok", 0.0, "")
+        # infinities and NaN fail, without a floating-point warning
+        status, worst, detail = compare(np.array([[np.inf, np.nan]]), np.array([[1.0, 2.0]]),
+                                        F64, rows=True)
+        assert status == "FAIL" and worst == np.inf and detail.startswith("worst at [0, ")
+    # the worst error is reported relative to the scale, not clipped at 1
+    status, worst, _ = compare(np.array([[2.0, 1.0 + 1e-13]]), np.array([[2.0, 1.0]]), F64,
+                               rows=True)
+    assert status == "ok" and worst == pytest.approx(0.5e-13, rel=1e-3)
+    assert compare([1, 2], [1.0, 2.0], F64) == ("ok", 0.0, "")       # integers convert
+
+
+def test_tolerance_bounds_and_messages():
+    assert tolerance("float32") == {"rtol": 1e-5, "atol": 1e-5}
+    assert tolerance("float64", rtol=0, atol=0.5) == {"rtol": 0.0, "atol": 0.5}
+    with pytest.raises(ValueError, match=r"^--dtype must be one of float64, float32, got "
+                                         r"'float16'\.$"):
+        tolerance("float16")
+    for name, value in (("rtol", 1.0), ("atol", 1), ("rtol", True), ("atol", "0.1")):
+        with pytest.raises(ValueError, match=f"^--{name} must be a number in \\[0, 1\\), got"):
+            tolerance("float64", **{name: value})
+
+
+def test_an_unimportable_module_is_named(vectors, capsys):
+    assert main(["vectors", "--check", str(vectors), "--impl", "no_such_subject_mod"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == ("advref vectors: error: --impl names a module that cannot be imported: "
+                   "'no_such_subject_mod' (No module named 'no_such_subject_mod')")
+
+
+def test_the_table_and_the_records_by_hand():
+    from advref.tools.conformance import Row
+    from advref.tools.conformance_report import table
+
+    rows = [Row("c1", "losses", "ok", 1e-14), Row("c1", "fgsm/1/untargeted/clip", "SKIPPED",
+                                                   None, "the subject has no fgsm")]
+    lines = table(rows, F64).splitlines()
+    assert lines[0] == (f"{'case':26s} {'quantity':32s} {'result':7s} {'worst/S':>10s}  "
+                        "detail")
+    assert lines[1] == f"{'c1':26s} {'losses':32s} {'ok':7s} {'1.00e-14':>10s}"
+    assert lines[2] == (f"{'c1':26s} {'fgsm/1/untargeted/clip':32s} {'SKIPPED':7s} "
+                        f"{'':>10s}  the subject has no fgsm")
+    assert lines[3].startswith("1 passed, 0 failed, 0 errors, 1 skipped (tolerance")
+    assert len(lines) == 4
+    assert records(rows, F64, "float32") == {
+        "tolerance": {"rtol": 1e-12, "atol": 1e-12, "dtype": "float32"},
+        "counts": {"ok": 1, "FAIL": 0, "ERROR": 0, "SKIPPED": 1},
+        "rows": [{"case": "c1", "quantity": "losses", "status": "ok",
+                  "worst_relative_to_scale": 1e-14, "detail": ""},
+                 {"case": "c1", "quantity": "fgsm/1/untargeted/clip", "status": "SKIPPED",
+                  "worst_relative_to_scale": None, "detail": "the subject has no fgsm"}]}
