@@ -74,8 +74,8 @@ def _difference(a, b):
     """(s, low) with s = fl(a - b) and s + low = a - b exactly (Knuth's TwoSum); low is
     0 where s overflows. exp(a - b) has relative condition |a - b|: without low the
     rounding of s alone costs |s| u, ~170 ulps of p at a margin of 170 in float64."""
-    s = a - b
     with np.errstate(invalid="ignore", over="ignore"):
+        s = a - b                     # -inf below the float range: e^s = 0, as it should
         b_part = s - a
         low = (a - (s - b_part)) - (b + b_part)
     return s, np.where(np.isfinite(low), low, 0).astype(s.dtype)

@@ -7,6 +7,7 @@ held to the same absolute grid, and a reference of 1e-304 that comes back as 0
 counts ~1e12 units.
 """
 
+import warnings
 from decimal import localcontext
 
 import numpy as np
@@ -156,3 +157,15 @@ def test_rbf_on_a_centre_keeps_every_other_class_term():
     assert none is None and set(grads) == {"mu", "gamma"}
     empty, d_only = rbf.backward(rbf.forward(x)[1], -np.ones((1, 2)), need_params=False)
     assert empty == {} and d_only.shape == (1, 3)
+
+
+def test_score_differences_beyond_the_float_range_are_silent_and_right():
+    """z_k - z_max overflows to -inf for a score 2e308 below the top: e^-inf = 0, its
+    TwoSum residual is set to 0 (not inf - inf), and no warning is raised."""
+    z = np.array([[1e308, -1e308, 0.0], [1e308, -1e308, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="warn"):
+            losses, dz = OUTPUTS["softmax"].loss(z, np.array([0, 1]))
+    assert losses[0] == 0.0 and losses[1] == np.inf        # exact: ~e^-1e308, and 2e308
+    np.testing.assert_array_equal(dz, [[0.0, 0.0, 0.0], [1.0, -1.0, 0.0]])
