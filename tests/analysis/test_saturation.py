@@ -16,16 +16,19 @@ def test_saturation_counts_what_the_construction_gives(dtype):
     model = models.SoftmaxRegression(1, 2, rng=0, dtype=dtype)
     model.params["W"][:] = [[50.0, 1.0]]
     model.params["b"][:] = [40.0, 0.0]
-    x = np.array([[0.5], [-0.5], [-0.745], [0.5], [0.6], [0.9], [-0.6]], dtype)
-    y = np.array([0, 0, 0, 1, 0, 1, 0])
+    x = np.array([[0.5], [0.6], [-0.5], [-0.745], [0.5], [0.9], [-0.6], [-0.745]], dtype)
+    y = np.array([0, 0, 0, 0, 1, 1, 0, 1])
     got = saturation(model, x, y, eps=0.25, clip=(-1.0, 1.0), batch=2)
-    # FGSM, exact: rows 0 and 4 step down (to .25 and .35, still class 0); the printed
-    # gradient steps them up instead. Row 1 -> -.75 (class 0), row 2 -> -.995 and
-    # row 6 -> -.85 (class 1: wrong), rows 3 and 5 step up (row 5 clipped at 1) and
-    # stay class 0 (wrong): 4 of 7 wrong either way
-    assert got == {"n": 7, "dtype": np.dtype(dtype).name, "eps": 0.25, "saturated": 2,
+    # FGSM, exact: rows 0 and 1 (one batch) step down (to .25 and .35, still class 0);
+    # the printed gradient steps them up instead. Row 2 -> -.75 (class 0), row 3 ->
+    # -.995 and row 6 -> -.85 (class 1: wrong); rows 4, 5 and 7 step up (row 5
+    # clipped at 1; row 7, labelled 1 but predicted 0, to -.495) and are class 0
+    # (wrong): 5 of 8 wrong either way. Attacking row 7's prediction instead of its
+    # label would step it down.
+    assert got == {"n": 8, "dtype": np.dtype(dtype).name, "eps": 0.25, "saturated": 2,
                    "top_saturated": 4, "fgsm_changed": 2, "coords_changed": 2,
-                   "error_exact": 4 / 7, "error_printed": 4 / 7}
+                   "error_exact": 5 / 8, "error_printed": 5 / 8}
+    assert saturation(model, x[:1], y[:1], clip=None)["eps"] == 0.25      # the default
 
 
 def test_printed_loss_is_the_framework_formula_by_hand():
@@ -43,3 +46,7 @@ def test_printed_loss_is_the_framework_formula_by_hand():
 def test_a_model_without_softmax_is_refused_by_name():
     with pytest.raises(ValueError, match="model must have a softmax output, got 'sigmoid'"):
         with_printed_softmax(models.LogisticRegression(3))
+    unnamed = models.SoftmaxRegression(3, 2)
+    unnamed.output = object()                        # an output kind without a name
+    with pytest.raises(ValueError, match="model must have a softmax output, got 'object'"):
+        with_printed_softmax(unnamed)

@@ -342,6 +342,8 @@ def test_the_table_and_the_records_by_hand():
     assert lines[2] == (f"{'c1':26s} {'fgsm/1/untargeted/clip':32s} {'SKIPPED':7s} "
                         f"{'':>10s}  the subject has no fgsm")
     assert lines[3].startswith("1 passed, 0 failed, 0 errors, 1 skipped (tolerance")
+    assert lines[3].endswith("; float64 defaults unless --rtol/--atol)")
+    assert records(rows, F64)["tolerance"]["dtype"] == "float64"
     assert len(lines) == 4
     assert records(rows, F64, "float32") == {
         "tolerance": {"rtol": 1e-12, "atol": 1e-12, "dtype": "float32"},

@@ -9,6 +9,8 @@ objective: the supervised term draws none (no dropout), then the unlabelled
 rows (semi-supervised only), then d ~ N(0, I).
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -164,8 +166,11 @@ def test_rows_whose_gradient_vanishes_keep_their_own_random_direction():
 def test_kl_and_unit_rows_at_exact_zeros():
     from advref.training.virtual_adversarial import kl_between_scores, unit_rows
 
-    # p = (1, 0) (the second score 800 below: e^-800 underflows), q = (1/2, 1/2)
-    kl, dz = kl_between_scores(np.array([[0.0, -800.0]]), np.array([[0.0, 0.0]]))
+    # p = (1, 0) (the second score 800 below: e^-800 underflows), q = (1/2, 1/2); the
+    # branch not taken for c = 800 (e^800) must not warn
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        kl, dz = kl_between_scores(np.array([[0.0, -800.0]]), np.array([[0.0, 0.0]]))
     assert kl.tolist() == [pytest.approx(np.log(2), rel=1e-15)]
     np.testing.assert_allclose(dz, [[-0.5, 0.5]], rtol=1e-15)
     np.testing.assert_array_equal(unit_rows(np.array([[0.0, 0.0], [3.0, 4.0]])),
@@ -217,3 +222,14 @@ def test_a_protocol_model_without_an_output_attribute_is_accepted():
         virtual_adversarial_perturbation(object(), x, eps=1.0)
     with pytest.raises(ValueError, match="^iterations must"):
         virtual_adversarial_perturbation(inner, x, eps=1.0, iterations=0)
+
+
+def test_vat_keeps_float32_and_checks_x_against_the_model():
+    from advref.models import SoftmaxRegression
+
+    model = SoftmaxRegression(3, 2, init_scale=1.0, rng=0, dtype=np.float32)
+    x = np.random.default_rng(1).random((4, 3)).astype(np.float32)
+    r, z_clean = virtual_adversarial_perturbation(model, x, eps=0.5, rng=2)
+    assert r.dtype == np.float32 and z_clean.dtype == np.float32
+    with pytest.raises(ValueError, match="features"):
+        virtual_adversarial_perturbation(model, np.ones((4, 5), np.float32), eps=0.5)
