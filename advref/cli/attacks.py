@@ -7,6 +7,7 @@ import numpy as np
 from advref._validation import require_scipy
 from advref.analysis.metrics import evaluate
 from advref.analysis.transferability import transfer
+from advref.attacks import minimal as minimal_module
 from advref.attacks.fast_gradient import fgsm
 from advref.attacks.iterative import (
     iterative_fgsm,
@@ -177,9 +178,11 @@ def run_minimal(args):
     x, y, data = test_data(args, model, desc)
     batch = None if args.one_at_a_time else args.batch
     results = minimal_perturbation(model, x, target=args.target, y=y, clip=CLIP, batch=batch)
+    # what ran: an older SciPy than the driven interface's solves one at a time (warned)
+    used = batch if batch is None or minimal_module.reverse_communication_works() else None
     ok = [r for r in results if r.success]
     summary = {"model": desc, "data": data, "n": len(x), "target": args.target, "clip": CLIP,
-               "batch": batch,
+               "batch": used, "batch_requested": batch,
                "settings": {k: v for k, v in results[0].settings.items()},
                "success_rate": len(ok) / len(results),
                "mean_l2": float(np.mean([r.l2 for r in ok])) if ok else float("nan"),
