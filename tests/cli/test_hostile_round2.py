@@ -134,3 +134,54 @@ def test_data_info_names_advref_data(tmp_path):
                            env=env, capture_output=True, text=True, timeout=60)
     assert f"  {tmp_path / 'here'}  (ADVREF_DATA)" in named.stdout.splitlines()
     assert "ADVREF_DATA is not set" not in named.stdout
+
+
+def test_this_sessions_command_cases_are_refused_capped_and_quick(tmp_path, model_file):
+    """The cases closed on 2026-12-04, run as processes under the 3 GiB cap: a model
+    file whose metadata is a string; a `--impl` module with a syntax error; a worker
+    pool that cannot be made (OSError 30, as a read-only /dev/shm gives, injected
+    in the process before the command runs)."""
+    import json
+
+    from advref.tools.vectors import generate
+
+    with np.load(model_file, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    header = json.loads(str(arrays["__advref__"][()]))
+    header["extra"] = "trained on mnist"
+    arrays["__advref__"] = np.array(json.dumps(header))
+    odd = tmp_path / "odd.npz"
+    np.savez(odd, **arrays)
+    status, err, seconds = refused("attack", str(odd), "--data", "sample", "--n", "2",
+                                   cwd=tmp_path)
+    assert (status, err) == (2, f"advref attack: error: {odd}: its metadata (header field "
+                                "extra) must be a JSON object, got str 'trained on mnist'")
+    assert seconds < 60
+
+    generate(tmp_path / "vectors")
+    (tmp_path / "broken_subject_mod.py").write_text("def fgsm(:\n")
+    status, err, seconds = refused("vectors", "--check", str(tmp_path / "vectors"), "--impl",
+                                   "broken_subject_mod:SUBJECT", cwd=tmp_path)
+    assert status == 2 and len(err.splitlines()) == 1 and seconds < 60, err
+    assert err.startswith("advref vectors: error: --impl: the subject's module "
+                          "'broken_subject_mod' raised SyntaxError on import: ")
+
+    inject = ("import errno, sys\n"
+              "import advref.reproduce.runner as runner\n"
+              "def no_shm(*a, **k):\n"
+              "    raise OSError(errno.EROFS, 'Read-only file system')\n"
+              "runner.ProcessPoolExecutor = no_shm\n"
+              "from advref.cli import main\n"
+              "sys.exit(main(sys.argv[1:]))\n")
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", inject, "reproduce", "--profile", "sample",
+                           "--jobs", "2", "--only", "fgsm_error_rates", "--out", "r"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120, preexec_fn=capped)
+    assert proc.returncode == 1 and time.monotonic() - start < 60
+    assert proc.stderr.strip().splitlines()[-1] == (
+        "advref reproduce: error: --jobs 2 could not start its worker processes ([Errno 30] "
+        "Read-only file system; Python's multiprocessing needs a writable /dev/shm); "
+        "--jobs 1 trains in this process and works without it")
+    assert "Traceback" not in proc.stderr and not (tmp_path / "r" / "results.json").exists()
