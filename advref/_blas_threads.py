@@ -19,6 +19,14 @@ the library is not found and the block runs unchanged.
 Float32 training sums run in an order that depends on it, so the same seed
 trains bit-identical parameters only for the same count; advref.reproduce
 records it with each model it trains.
+
+The count is not the only clue. A DYNAMIC_ARCH OpenBLAS picks its kernels for
+the CPU it runs on (Haswell, SkylakeX, Zen, ...; `OPENBLAS_CORETYPE` forces one),
+and each kernel blocks and orders its sums its own way, so the same seed, NumPy
+and thread count train other last bits on another CPU. `numpy_blas()` returns
+what NumPy's own build configuration says of its BLAS (library and version)
+with the kernel and thread count the running OpenBLAS reports; every trained
+model records it as `blas`.
 """
 
 from __future__ import annotations
@@ -38,8 +46,9 @@ def wheel_library_folders(package_root):
     return (package_root.parent / f"{package_root.name}.libs", package_root / ".dylibs")
 
 
-def _openblas_threads_of(package):
-    """(get_num_threads, set_num_threads) of the OpenBLAS bundled with package, or None."""
+def _openblas_functions_of(package, *names):
+    """The functions `names` (without prefix and suffix) of the OpenBLAS bundled with
+    package, all from one library and naming scheme, or None."""
     for folder in wheel_library_folders(Path(package.__file__).parent):
         for path in sorted(folder.glob("*openblas*")):
             try:
@@ -48,13 +57,21 @@ def _openblas_threads_of(package):
                 continue
             for prefix in SYMBOL_PREFIXES:
                 for suffix in SYMBOL_SUFFIXES:
-                    get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                    set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                    if get is not None and set_ is not None:
-                        get.restype, get.argtypes = ctypes.c_int, []
-                        set_.restype, set_.argtypes = None, [ctypes.c_int]
-                        return get, set_
+                    found = [getattr(lib, f"{prefix}_{n}{suffix}", None) for n in names]
+                    if all(f is not None for f in found):
+                        return found
     return None
+
+
+def _openblas_threads_of(package):
+    """(get_num_threads, set_num_threads) of the OpenBLAS bundled with package, or None."""
+    found = _openblas_functions_of(package, "get_num_threads", "set_num_threads")
+    if found is None:
+        return None
+    get, set_ = found
+    get.restype, get.argtypes = ctypes.c_int, []
+    set_.restype, set_.argtypes = None, [ctypes.c_int]
+    return get, set_
 
 
 @lru_cache(maxsize=1)
@@ -77,6 +94,40 @@ def numpy_blas_threads():
     is not a bundled OpenBLAS (a conda build, MKL, Accelerate)."""
     threads = _numpy_openblas_threads()
     return None if threads is None else int(threads[0]())
+
+
+def _numpy_build_blas():
+    """(name, version) of the BLAS NumPy was built against, from NumPy's own
+    configuration (NumPy >= 1.25; None, None on older NumPy, which has no such record)."""
+    import numpy
+
+    try:
+        blas = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    except (TypeError, KeyError):
+        return None, None
+    return blas.get("name"), blas.get("version")
+
+
+@lru_cache(maxsize=1)
+def numpy_blas_kernel():
+    """The kernel family NumPy's bundled OpenBLAS chose for this CPU (its
+    get_corename, for example "Haswell"), or None where it cannot be read."""
+    import numpy
+
+    found = _openblas_functions_of(numpy, "get_corename")
+    if found is None:
+        return None
+    corename = found[0]
+    corename.restype, corename.argtypes = ctypes.c_char_p, []
+    return corename().decode("ascii", "replace")
+
+
+def numpy_blas():
+    """What orders NumPy's BLAS sums in this process: {"library", "version", "kernel",
+    "threads"}, each None where it cannot be read."""
+    name, version = _numpy_build_blas()
+    return {"library": name, "version": version, "kernel": numpy_blas_kernel(),
+            "threads": numpy_blas_threads()}
 
 
 @contextmanager

@@ -11,7 +11,7 @@ import numpy as np
 
 from advref import _json as strict_json
 from advref import models
-from advref._blas_threads import numpy_blas_threads
+from advref._blas_threads import numpy_blas, numpy_blas_threads
 from advref._validation import check_eps
 from advref.analysis.metrics import error_rate
 from advref.attacks.fast_gradient import fgsm
@@ -188,6 +188,8 @@ def run(args) -> int:
               "seconds": time.perf_counter() - start, "recipe": recipe.key_dict(),
               # float32 sums follow it, so the same seed matches only at the same count
               "blas_threads": numpy_blas_threads(),
+              # the kernel orders them too, and differs from CPU to CPU
+              "blas": numpy_blas(),
               "settings": {k: v for k, v in settings.items() if k != "monitor"}}
     models.save(model, args.out, extra=result)
     for c in ckpts:

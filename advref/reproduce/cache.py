@@ -9,7 +9,9 @@ a resume after an interruption) loads what is there; a change to any of these
 trains anew. Saves are atomic (models.save). The key leaves out NumPy's BLAS
 thread count, which orders float32 sums and so changes the parameters' last
 bits: each trained model records the count of the process that finished it
-(`blas_threads`, None where it cannot be read), and the results list it.
+(`blas_threads`, None where it cannot be read), and the results list it. So
+does the BLAS kernel (`blas`: library, version, kernel, threads), which orders
+the sums too and differs from CPU to CPU (advref._blas_threads).
 
 Training checkpoints into the same folder (advref.training.checkpoint), so a killed
 run resumes inside a model: NAME-KEY.stage1.ckpt.npz, then, for two-stage
@@ -26,7 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from advref import models
-from advref._blas_threads import numpy_blas_threads
+from advref._blas_threads import numpy_blas, numpy_blas_threads
 from advref.data_loaders.console import STDERR
 from advref.fitting.fit import CacheError, RunFiles, fit, load_keyed
 from advref.fitting.recipes import get_recipe
@@ -151,6 +153,7 @@ class ModelCache:
                            "epochs": extra["epochs"],
                            "best_epoch": extra["best_epoch"], "seconds": extra["seconds"],
                            "blas_threads": extra.get("blas_threads"),
+                           "blas": extra.get("blas"),
                            "adv_grad": adv_grad_of(spec.variant()),
                            "recipe": spec.recipe.model, "variant": spec.variant(),
                            "settings": spec.settings}
@@ -183,5 +186,6 @@ class ModelCache:
             extra["stage2_history"] = done.stage2.to_dict()
         extra["seconds"] = done.seconds
         extra["blas_threads"] = numpy_blas_threads()
+        extra["blas"] = numpy_blas()
         extra["adv_grad"] = adv_grad_of(spec.variant())
         return done.model, extra

@@ -48,19 +48,29 @@ def markdown(result):
                      f"{fmt(r['measured'], r['unit'])} | {params_text(r['params'])} |")
     for name, reason in result.get("skipped", {}).items():
         lines.append(f"| {name} | skipped | - | - | {reason} |")
-    lines += ["", "## Models", "", "| model | epochs (best) | seconds | BLAS threads | sha256 |",
-              "|---|---|---|---|---|"]
+    lines += ["", "## Models", "",
+              "| model | epochs (best) | seconds | BLAS threads | BLAS kernel | sha256 |",
+              "|---|---|---|---|---|---|"]
     for name, info in result["models"].items():
         threads = info.get("blas_threads")
         lines.append(f"| {name} | {info['epochs']} ({info['best_epoch']}) | "
                      f"{info['seconds']:.0f} | {'-' if threads is None else threads} | "
-                     f"`{info['sha256'][:16]}` |")
+                     f"{blas_text(info.get('blas'))} | `{info['sha256'][:16]}` |")
     lines += ["", "## Figures", ""]
     if result["figures"]:
         lines += [f"![{name}]({file})" for name, file in result["figures"].items()]
     else:
         lines.append(result["figures_note"])
     return "\n".join(lines) + "\n"
+
+
+def blas_text(blas):
+    """"Haswell (scipy-openblas 0.3.31)" from a model's recorded `blas`; "-" for a file
+    from before it was recorded, "?" for parts that could not be read."""
+    if not blas:
+        return "-"
+    library = " ".join(str(blas[k]) for k in ("library", "version") if blas.get(k))
+    return f"{blas.get('kernel') or '?'} ({library or '?'})"
 
 
 def write(result, folder):

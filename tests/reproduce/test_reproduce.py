@@ -128,12 +128,27 @@ def test_the_models_table_lists_each_models_recorded_blas_threads(run):
     from advref import models
     out, result, _, _ = run
     table = (out / "results.md").read_text().split("## Models")[1]
-    assert "| model | epochs (best) | seconds | BLAS threads | sha256 |" in table
+    assert ("| model | epochs (best) | seconds | BLAS threads | BLAS kernel | sha256 |"
+            in table)
     for name, info in result["models"].items():
-        recorded = models.load(info["file"], with_extra=True)[1]["blas_threads"]
+        extra = models.load(info["file"], with_extra=True)[1]
+        recorded = extra["blas_threads"]
         assert info["blas_threads"] == recorded
+        assert info["blas"] == extra["blas"]
         row = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
         assert row.split(" | ")[3] == ("-" if recorded is None else str(recorded))
+        blas = extra["blas"]
+        want = (f"{blas['kernel'] or '?'} ({blas['library']} {blas['version']})"
+                if blas["library"] else f"{blas['kernel'] or '?'} (?)")
+        assert row.split(" | ")[4] == want
+
+
+def test_a_model_file_from_before_the_kernel_was_recorded_shows_a_dash():
+    from advref.reproduce.report import blas_text
+    assert blas_text(None) == "-"
+    assert blas_text({"library": None, "version": None, "kernel": None}) == "? (?)"
+    assert blas_text({"library": "openblas", "version": "0.3.27",
+                      "kernel": "Zen"}) == "Zen (openblas 0.3.27)"
 
 
 def test_a_full_run_makes_its_figures_or_says_why_not(run):
