@@ -23,10 +23,12 @@ from advref.datasets import DATA_CHOICES, default_data, load_data
 from advref.fitting.fit import RunFiles, fit
 from advref.fitting.recipes import RECIPES, get_recipe
 from advref.fitting.spec import Monitor, TrainSpec, array_digest
+from advref.reproduce.profiles import sample_epochs
 from advref.training.objectives import ADV_GRADS
 from advref.training.second_stage import RULES
 
 SAMPLE_IRANGE = 0.05            # as the sample profile (advref.reproduce.profiles)
+SAMPLE_DATA = ("sample", "binary37-sample")
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -44,7 +46,8 @@ def register(sub):
     p.add_argument("--data", choices=DATA_CHOICES,
                    help="training data (default: mnist if found, else the bundled sample; "
                         "binary37 for logistic)")
-    p.add_argument("--epochs", type=int, help="maximum epochs (default: the recipe's)")
+    p.add_argument("--epochs", type=int, help="maximum epochs (default: the recipe's; on "
+                   "the bundled sample, the sample profile's: maxout 12, softmax 20, ...)")
     p.add_argument("--patience", type=int, help="early-stopping patience in epochs")
     p.add_argument("--seed", type=int, default=0, help="seed for init, shuffling and dropout")
     p.add_argument("--irange", type=float, help="maxout recipes: weights start "
@@ -135,6 +138,11 @@ def run(args) -> int:
             x_unlabelled = np.delete(x_tr, keep, axis=0)
         x_tr, y_tr = x_tr[keep], y_tr[keep]
     settings = dict(recipe.train)
+    if args.epochs is None and data in SAMPLE_DATA:
+        settings["epochs"] = sample_epochs(args.model)
+        print(f"--data {data}: at most {settings['epochs']} epochs, as the sample profile "
+              f"(the recipe's {recipe.train['epochs']} are for full MNIST; set --epochs to "
+              "choose)", file=sys.stderr)
     settings.update({k: v for k, v in (("epochs", args.epochs), ("patience", args.patience))
                      if v is not None})
     weight_names = recipe.build(x_all.shape[1], n_classes, rng=args.seed, dtype=dtype,

@@ -88,6 +88,13 @@ def trains_on_binary(name) -> bool:
     return get_recipe(MODELS[name][0]).binary
 
 
+def sample_epochs(recipe_name):
+    """The sample profile's epoch cap for a recipe's family (`advref train --data
+    sample` starts from it): a minute's run instead of the recipe's full-MNIST cap."""
+    family = next(f for r, f, _ in MODELS.values() if r == recipe_name)
+    return PROFILES["sample"]["epochs"][family]
+
+
 def get_profile(name):
     if name not in PROFILES:
         raise ValueError(f"profile must be one of {sorted(PROFILES)}, got {name!r} instead.")

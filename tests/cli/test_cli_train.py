@@ -267,3 +267,27 @@ def test_adv_grad_train_does_not_resume_an_eval_checkpoint(tmp_path, capsys):
                  str(out)]) == 2
     assert "another" in capsys.readouterr().err
     assert ckpt.exists()
+
+
+def test_a_sample_run_without_epochs_stops_at_the_sample_profiles_cap(tmp_path, capsys):
+    """The recipe's 1,000-epoch cap is for full MNIST: on the bundled sample `train`
+    caps maxout at the sample profile's 12 epochs (the profile's table, not the recipe),
+    says so, and --epochs still chooses."""
+    from advref.reproduce.profiles import PROFILES
+    cap = PROFILES["sample"]["epochs"]["maxout"]
+    out = tmp_path / "m.npz"
+    assert main(["train", "maxout", "--data", "sample", "--out", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    result = json.loads(captured.out)
+    assert result["epochs_run"] == cap == 12
+    assert f"at most {cap} epochs" in captured.err and "--epochs" in captured.err
+    assert main(["train", "maxout", "--data", "sample", "--epochs", "3",
+                 "--out", str(tmp_path / "n.npz"), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["epochs_run"] == 3
+    assert "at most" not in captured.err
+    assert main(["train", "logistic", "--data", "binary37-sample", "--out",
+                 str(tmp_path / "l.npz"), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["settings"]["epochs"] == 20
+    assert "at most 20 epochs" in captured.err
