@@ -14,7 +14,11 @@ from advref import models
 from advref.cli.parser import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LONG = ["train", "softmax", "--data", "sample", "--epochs", "400", "--patience", "1000"]
+# Long enough to be interrupted after its first checkpoint (written after epoch 1),
+# short enough to finish well inside the deadline on a busy machine: 40 epochs took
+# 10 s beside two training jobs on 2 cores, where 400 took 97 s against a 300 s bound.
+LONG = ["train", "softmax", "--data", "sample", "--epochs", "40", "--patience", "1000"]
+DEADLINE = 600
 
 
 def _as_in_a_terminal():
@@ -34,12 +38,12 @@ def signalled_run(out, signum):
     """A long training run sent `signum` once its first checkpoint exists."""
     proc = advref(*LONG, "--out", str(out))
     ckpt = out.parent / f"{out.name}.ckpt.npz"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + DEADLINE
     while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     time.sleep(0.2)
     proc.send_signal(signum)
-    _, err = proc.communicate(timeout=120)
+    _, err = proc.communicate(timeout=DEADLINE)
     return proc, ckpt, err
 
 
@@ -52,14 +56,14 @@ def test_ctrl_c_says_where_the_checkpoint_is_and_resume_is_bit_identical(tmp_pat
     assert str(ckpt) in last and "--resume" in last and not out.exists()
     # without --resume the checkpoint is not overwritten
     again = advref(*LONG, "--out", str(out))
-    _, err = again.communicate(timeout=120)
+    _, err = again.communicate(timeout=DEADLINE)
     assert again.returncode == 2 and "--resume" in err
     resumed = advref(*LONG, "--out", str(out), "--resume")
-    _, err = resumed.communicate(timeout=300)
+    _, err = resumed.communicate(timeout=DEADLINE)
     assert resumed.returncode == 0, err
     assert "resuming from" in err and not ckpt.exists()
     straight = advref(*LONG, "--out", str(tmp_path / "ref.npz"))
-    assert straight.wait(timeout=300) == 0
+    assert straight.wait(timeout=DEADLINE) == 0
     a, b = models.load(out), models.load(tmp_path / "ref.npz")
     assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
 
@@ -200,7 +204,7 @@ def killed_after_first_checkpoint(out, *flags):
     """A long run with `flags`, killed once its checkpoint exists; returns the checkpoint."""
     proc = advref(*LONG, *flags, "--out", str(out))
     ckpt = out.parent / f"{out.name}.ckpt.npz"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + DEADLINE
     while not ckpt.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     proc.kill()
