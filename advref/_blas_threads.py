@@ -131,9 +131,7 @@ def numpy_blas():
 
 
 @contextmanager
-def scipy_blas_single_thread():
-    """Run the block with SciPy's bundled OpenBLAS at one thread (see above)."""
-    threads = scipy_openblas_threads()
+def _single_thread(threads):
     if threads is None:
         yield
         return
@@ -144,3 +142,14 @@ def scipy_blas_single_thread():
         yield
     finally:
         set_(before)
+
+
+def scipy_blas_single_thread():
+    """Run the block with SciPy's bundled OpenBLAS at one thread (see above)."""
+    return _single_thread(scipy_openblas_threads())
+
+
+def numpy_blas_single_thread():
+    """Run the block with NumPy's bundled OpenBLAS at one thread, as each `reproduce
+    --jobs` worker trains (reproduce --plan's probe uses it)."""
+    return _single_thread(_numpy_openblas_threads())

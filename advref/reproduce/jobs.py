@@ -11,6 +11,14 @@ The cost estimate comes from a throughput probe on this machine: the time of a
 few training steps of each model at its recipe's batch size, times the updates
 an epoch, times the epoch cap (an upper bound: early stopping usually ends
 sooner; the continue rule of the second stage adds an unknown number).
+
+The machine's load is accounted for by what is timed. The probe runs with one
+NumPy BLAS thread, as each `--jobs` worker trains, and takes the process's CPU
+seconds, not the wall clock: other processes on the machine stretch the wall time
+of a step (a busy 2-core machine once turned a softmax step's estimate into "66
+s/epoch") but not the CPU time a one-thread step needs. So the estimate is the
+cost on this machine idle, one job per core. The plan states the load average
+before and after probing and the wall time each probe took beside its CPU time.
 """
 
 from __future__ import annotations
@@ -87,8 +95,10 @@ def models_for(chosen, profile):
 
 
 def probe_seconds_per_epoch(spec, data, steps=7):
-    """Seconds an epoch of this model's stage-1 training takes here: the median of a
-    few timed steps after a warm-up step, times the updates an epoch."""
+    """(CPU, wall) seconds an epoch of this model's stage-1 training takes here with
+    one BLAS thread: the median of a few timed steps after a warm-up step, times the
+    updates an epoch. The CPU time is the estimate (see the module's docstring)."""
+    from advref._blas_threads import numpy_blas_single_thread
     from advref.training.objectives import clean_objective
     from advref.training.sgd import sgd_step
 
@@ -104,13 +114,21 @@ def probe_seconds_per_epoch(spec, data, steps=7):
         _, grads = objective(model, x[:batch], y[:batch], gen)
         sgd_step(model, grads, velocity, 0.5, 1e-3, {}, model.max_col_norm)
 
-    step()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
+    cpu, wall = [], []
+    with numpy_blas_single_thread():
         step()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times)) * -(-len(x) // batch)
+        for _ in range(steps):
+            c, w = time.process_time(), time.perf_counter()
+            step()
+            cpu.append(time.process_time() - c)
+            wall.append(time.perf_counter() - w)
+    updates = -(-len(x) // batch)
+    return float(np.median(cpu)) * updates, float(np.median(wall)) * updates
+
+
+def load_average():
+    """The 1-minute load average, or None where the system does not report one."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
 
 
 def plan(cache, data_for, chosen, *, command, probe=True, log=None):
@@ -125,11 +143,13 @@ def plan(cache, data_for, chosen, *, command, probe=True, log=None):
             print(f"[plan] probing {name} ({i}/{len(names)}): a few training steps",
                   file=log, flush=True)
         epochs = spec.settings["epochs"]
-        per_epoch = probe_seconds_per_epoch(spec, data_for(name)) if probe and not done \
-            else None
+        per_epoch, wall = (probe_seconds_per_epoch(spec, data_for(name)) if probe and not done
+                           else (None, None))
         stages = 2 if spec.stage2 else 1
         jobs.append({"job": f"train:{name}", "key": key, "done": done, "needs": [],
                      "epochs_cap": epochs, "stages": stages, "seconds_per_epoch": per_epoch,
+                     "wall_seconds_per_epoch": wall, "cores": os.cpu_count(),
+                     "load_average": load_average(),
                      "estimate_seconds": 0.0 if done else
                      (None if per_epoch is None else per_epoch * epochs * stages),
                      "command": command + ["--train", name]})
@@ -151,20 +171,33 @@ def format_plan(jobs):
                 cost = "not probed"
             else:
                 total += j["estimate_seconds"]
-                cost = (f"~{j['seconds_per_epoch']:.1f} s/epoch x up to {j['epochs_cap']} "
+                cost = (f"~{j['seconds_per_epoch']:.2f} s/epoch x up to {j['epochs_cap']} "
                         f"epochs x {j['stages']} stage(s): up to "
-                        f"{j['estimate_seconds'] / 3600:.1f} h")
+                        f"{fmt_duration(j['estimate_seconds'])} (probe wall "
+                        f"{j['wall_seconds_per_epoch']:.2f} s/epoch at load "
+                        f"{fmt_load(j['load_average'])})")
             lines.append(f"{j['job']:30s} key {j['key'][:12]}  {cost}")
         else:
             lines.append(f"{j['job']:30s} after {', '.join(j['needs'])}")
         lines.append(f"    {shlex.join(j['command'])}")
-    lines.append(f"estimated training time, one job at a time on this machine: up to "
-                 f"{total / 3600:.1f} h (early stopping usually ends sooner)")
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    threads = os.environ.get("OPENBLAS_NUM_THREADS", "unset")
-    lines.append(f"(probed with OPENBLAS_NUM_THREADS={threads} at load average {load:.1f}; "
-                 "on a busy machine the probe overstates the cost)")
+    lines.append(f"estimated training time, one job at a time on this machine idle: up to "
+                 f"{fmt_duration(total)} (early stopping usually ends sooner)")
+    lines.append(f"(load average now {fmt_load(load_average())} on {os.cpu_count()} cores. "
+                 "Each estimate is the probe's CPU time with one BLAS thread, as a --jobs "
+                 "worker trains, which other load on the machine does not stretch; the "
+                 "probe's wall time is shown beside it. With that load the jobs take "
+                 "longer.)")
     return "\n".join(lines)
+
+
+def fmt_duration(seconds):
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+def fmt_load(load):
+    return "unknown" if load is None else f"{load:.2f}"
 
 
 __all__ = ["NEEDS", "RUNS", "available", "format_plan", "models_for", "needs", "plan",

@@ -500,3 +500,58 @@ def test_jobs_without_a_writable_dev_shm_says_so_and_names_jobs_1(tmp_path, monk
                    "([Errno 30] Read-only file system; Python's multiprocessing needs a "
                    "writable /dev/shm); --jobs 1 trains in this process and works without it")
     assert not (out / "results.json").exists()
+
+
+def test_the_plans_estimate_is_the_probes_cpu_time_with_one_blas_thread(tmp_path,
+                                                                          monkeypatch):
+    """Load on the machine stretches a step's wall time, not the CPU time a one-thread
+    step needs: with clocks where each step takes 2 CPU seconds and 5 wall seconds,
+    the estimate is 2 s times the updates an epoch, the wall time is shown beside it,
+    and every step ran with one NumPy BLAS thread."""
+    import types
+
+    import advref.training.sgd as sgd
+    from advref._blas_threads import numpy_blas_threads
+    from advref.reproduce import jobs
+    from advref.reproduce.profiles import get_profile
+    from advref.reproduce.runner import make_context
+
+    ticks = {"cpu": 0, "wall": 0}
+
+    def clock(name, step):
+        def tick():
+            ticks[name] += 1
+            return ticks[name] * step
+        return tick
+    threads = []
+    real = sgd.sgd_step
+
+    def recording(*a, **k):
+        threads.append(numpy_blas_threads())
+        return real(*a, **k)
+    monkeypatch.setattr(sgd, "sgd_step", recording)
+    ctx = make_context(get_profile("sample"), tmp_path / "never", 0, log=None)
+    monkeypatch.setattr(jobs, "time", types.SimpleNamespace(process_time=clock("cpu", 2.0),
+                                                            perf_counter=clock("wall", 5.0)))
+    [job, _] = jobs.plan(ctx.cache, ctx.data_for, ["subspace"],
+                         command=["advref"])
+    n_train = 2000 - 400                 # the sample's 2,000 images, a fifth kept to validate
+    updates = -(-n_train // 100)         # the maxout recipe's batch of 100
+    assert job["job"] == "train:maxout"
+    assert job["seconds_per_epoch"] == 2.0 * updates
+    assert job["wall_seconds_per_epoch"] == 5.0 * updates
+    assert job["estimate_seconds"] == 2.0 * updates * 12
+    # a warm-up step and 7 timed ones, each with one thread where the count can be read
+    assert threads == ([None] * 8 if numpy_blas_threads() is None else [1] * 8)
+    text = jobs.format_plan([job])
+    assert f"~{2.0 * updates:.2f} s/epoch x up to 12 epochs" in text
+    assert f"(probe wall {5.0 * updates:.2f} s/epoch at load " in text
+    assert "CPU time with one BLAS thread" in text and "cores" in text
+    assert not (tmp_path / "never").exists()
+
+
+def test_plan_durations_read_in_seconds_minutes_or_hours():
+    from advref.reproduce.jobs import fmt_duration, fmt_load
+    assert [fmt_duration(s) for s in (0, 119.4, 120, 7199, 7200, 45000)] == \
+        ["0 s", "119 s", "2 min", "120 min", "2.0 h", "12.5 h"]
+    assert fmt_load(None) == "unknown" and fmt_load(1.234) == "1.23"

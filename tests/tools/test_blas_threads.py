@@ -125,3 +125,13 @@ def test_numpy_blas_threads_reads_numpys_pool_not_scipys(tmp_path):
             "\nwith scipy_blas_single_thread(): print(numpy_blas_threads())")
     got = _in_a_process(code, 2, tmp_path)
     assert got == ("2" if numpy_bundles_openblas() else "None")
+
+
+def test_numpys_single_thread_block_sets_one_and_restores_the_count(tmp_path):
+    """reproduce --plan probes inside it: in a process given two threads, the count is
+    1 inside the block and 2 again after it."""
+    code = ("from advref._blas_threads import numpy_blas_threads, numpy_blas_single_thread;"
+            "\nwith numpy_blas_single_thread(): print(numpy_blas_threads())"
+            "\nprint(numpy_blas_threads())")
+    got = _in_a_process(code, 2, tmp_path).split()
+    assert got == (["1", "2"] if numpy_bundles_openblas() else ["None", "None"])
