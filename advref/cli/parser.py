@@ -14,7 +14,7 @@ import threading
 
 from advref._validation import MissingDependency
 
-COMMANDS = ("data", "train", "gradcheck", "attacks", "reproduce", "bench", "vectors")
+COMMANDS = ("data", "train", "gradcheck", "attacks", "show", "reproduce", "bench", "vectors")
 
 
 def build_parser() -> argparse.ArgumentParser:

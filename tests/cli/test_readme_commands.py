@@ -50,7 +50,8 @@ def test_the_table_is_read_whole():
         "advref gradcheck", "advref attack M.npz --eps .25",
         "advref attack M.npz --method iterative", "advref attack M.npz --method r+fgsm",
         "advref minimal M.npz", "advref rubbish M.npz", "advref transfer SRC.npz TGT.npz",
-        "advref reproduce", "advref bench", "advref vectors --out DIR",
+        "advref show M.npz --out E.png", "advref reproduce", "advref bench",
+        "advref vectors --out DIR",
         "advref vectors --check DIR --impl module:object"]
 
 
