@@ -26,7 +26,7 @@ from .files import atomic_write_bytes, check_regular_file
 
 GZIP_MAGIC = b"\x1f\x8b"
 
-TYPE_CODES = {
+TYPE_CODES: dict[int, np.dtype] = {
     0x08: np.dtype("u1"),
     0x09: np.dtype("i1"),
     0x0B: np.dtype(">i2"),

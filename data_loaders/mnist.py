@@ -25,6 +25,7 @@ from .mnist_files import (  # noqa: F401  (part of this module's interface)
     candidate_dirs,
     file_in,
     find_mnist,
+    present_file_in,
     verified_bytes,
 )
 
@@ -70,7 +71,7 @@ def load_mnist(data_dir=None, *, download=False, dtype=np.float64) -> Dataset:
         raise not_found_error(data_dir)
     arrays = {}
     for name in FILES:
-        path = file_in(folder, name)
+        path = present_file_in(folder, name)
         arrays[name] = parse_idx(verified_bytes(path, name), str(path))
     return Dataset(
         images_to_float(arrays["train-images-idx3-ubyte"], dtype),

@@ -37,7 +37,7 @@ def cache_dir() -> Path:
     """The user cache folder for MNIST: $XDG_CACHE_HOME/advref/mnist (by default
     ~/.cache/advref/mnist). A ValueError says so where neither XDG_CACHE_HOME nor a
     home folder can be found (no HOME, and a uid without a passwd entry)."""
-    base = os.environ.get("XDG_CACHE_HOME")
+    base: str | Path | None = os.environ.get("XDG_CACHE_HOME")
     if not base:
         try:
             base = Path.home() / ".cache"
@@ -74,6 +74,16 @@ def file_in(folder: Path, name: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def present_file_in(folder: Path, name: str) -> Path:
+    """file_in for a folder find_mnist found complete: a DataError, not a crash, if the
+    file went away since."""
+    path = file_in(folder, name)
+    if path is None:
+        raise DataError(f"{folder}: {name}(.gz) is missing (it was there when the folder "
+                        "was found)")
+    return path
 
 
 def find_mnist(data_dir=None) -> Path | None:

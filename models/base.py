@@ -28,6 +28,8 @@ just these; a missing one is named in a TypeError):
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .validation import as_generator, check_x, check_y
@@ -39,7 +41,7 @@ class Model:
     """Base class; see the module docstring. Subclasses set the attributes below."""
 
     params: dict
-    output = None            # an output kind (softmax, sigmoid, rbf)
+    output: Any = None       # an output kind (softmax, sigmoid, rbf)
     n_features: int
     n_classes: int
     dtype: np.dtype

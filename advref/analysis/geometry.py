@@ -19,6 +19,8 @@ adversarial_subspace: Tramer et al. 2017's gradient-aligned adversarial subspace
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from advref._validation import (
@@ -30,8 +32,16 @@ from advref._validation import (
     require_methods,
 )
 
+if TYPE_CHECKING:
+    from typing import Any
 
-def logit_path(model, x, direction, eps_values):
+    from numpy.typing import DTypeLike
+
+    from advref.models.protocol import Box, Classifier, Differentiable, Seed
+
+
+def logit_path(model: Any, x: np.ndarray, direction: np.ndarray,
+               eps_values: np.ndarray) -> np.ndarray:
     """Scores (len(eps_values), n, k) along x + e * direction (no clipping).
 
     Needs model.forward: the scores (logits) themselves, which the three-method
@@ -45,7 +55,7 @@ def logit_path(model, x, direction, eps_values):
     return scores.reshape(len(eps_values), len(x), -1)
 
 
-def check_finite(values, dtype, name):
+def check_finite(values: Any, dtype: DTypeLike, name: str) -> np.ndarray:
     """`values` as a non-empty array of `dtype`, refused if any entry is NaN or infinite."""
     a = np.asarray(values, dtype=dtype)
     if a.size == 0 or not np.isfinite(a).all():
@@ -54,7 +64,8 @@ def check_finite(values, dtype, name):
     return a
 
 
-def fgsm_plane(model, x, y, rng):
+def fgsm_plane(model: Differentiable, x: np.ndarray, y: np.ndarray,
+               rng: Seed) -> tuple[np.ndarray, np.ndarray]:
     """(d1, d2) for one example x (d,): d1 = sign of the loss gradient, d2 a random
     sign vector made orthogonal to d1 and rescaled to the same L2 norm."""
     x2 = check_batch(np.asarray(x)[None])
@@ -67,7 +78,8 @@ def fgsm_plane(model, x, y, rng):
     return d1, d2
 
 
-def cross_section(model, x, d1, d2, extent, steps):
+def cross_section(model: Classifier, x: np.ndarray, d1: np.ndarray, d2: np.ndarray, extent: float,
+                  steps: int) -> tuple[np.ndarray, np.ndarray]:
     """Predicted classes (steps, steps) at x + a d1 + b d2; row i is b, column j is a."""
     x2 = check_batch(np.asarray(x)[None])
     steps = check_positive_int(steps, "steps", low=2)
@@ -77,7 +89,7 @@ def cross_section(model, x, d1, d2, extent, steps):
     return model.predict(points.astype(x2.dtype)).reshape(steps, steps), grid
 
 
-def gaas_directions(grad, k, rng):
+def gaas_directions(grad: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     """k orthogonal unit directions r_i with r_i . g^ = 1/sqrt(k) (see module doc)."""
     d = grad.shape[0]
     g_hat = grad / np.sqrt(grad @ grad)
@@ -91,7 +103,8 @@ def gaas_directions(grad, k, rng):
     return H @ basis.T             # (k, d): row i is B z_i
 
 
-def adversarial_subspace(model, x, y, eps, k, *, clip=None, rng=0):
+def adversarial_subspace(model: Differentiable, x: np.ndarray, y: np.ndarray, eps: float, k: int, *,
+                         clip: Box = None, rng: Seed = 0) -> np.ndarray:
     """For each example, how many of k orthogonal gradient-aligned L2 steps of size
     eps are misclassified. Returns an (n,) int array. Needs model.loss_grad and
     model.predict."""

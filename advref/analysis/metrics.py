@@ -7,9 +7,14 @@ every class is possible).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from advref._validation import check_batch, check_labels, class_count, require_methods
+
+if TYPE_CHECKING:
+    from advref.models.protocol import Classifier
 
 
 def _checked(model, x, y, who, methods):
@@ -18,13 +23,13 @@ def _checked(model, x, y, who, methods):
     return x, check_labels(y, len(x), class_count(model, x))
 
 
-def error_rate(model, x, y) -> float:
+def error_rate(model: Classifier, x: np.ndarray, y: np.ndarray) -> float:
     """Fraction of examples whose prediction differs from y."""
     x, y = _checked(model, x, y, "error_rate", ("predict",))
     return float(np.mean(model.predict(x) != y))
 
 
-def evaluate(model, x, y) -> dict:
+def evaluate(model: Classifier, x: np.ndarray, y: np.ndarray) -> dict:
     """error, mean confidence, and mean confidence on the mistakes (NaN if none)."""
     x, y = _checked(model, x, y, "evaluate", ("predict", "predict_proba"))
     proba = model.predict_proba(x)

@@ -17,21 +17,26 @@ examples, where that happens and how far it moves FGSM:
 from __future__ import annotations
 
 import copy
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from advref.attacks.fast_gradient import fgsm
 from advref.models.outputs import SoftmaxOutput, softmax
 
+if TYPE_CHECKING:
+    from advref.models.base import Model
+    from advref.models.protocol import Box
+
 
 class PrintedSoftmax(SoftmaxOutput):
     """The softmax output as frameworks compute it: log sum e^s - s_y, softmax - onehot."""
 
-    def loss(self, z, y):
+    def loss(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return printed_softmax_loss(z, y)
 
 
-def printed_softmax_loss(z, y):
+def printed_softmax_loss(z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows = np.arange(len(y))
     shifted = z - z.max(axis=1, keepdims=True)
     dz = softmax(z)
@@ -39,7 +44,7 @@ def printed_softmax_loss(z, y):
     return np.log(np.exp(shifted).sum(axis=1)) - shifted[rows, y], dz
 
 
-def with_printed_softmax(model):
+def with_printed_softmax(model: Model) -> Model:
     """A shallow copy of `model` whose softmax output uses the printed forms."""
     if getattr(model.output, "name", None) != "softmax":
         raise ValueError(f"model must have a softmax output, got "
@@ -49,7 +54,8 @@ def with_printed_softmax(model):
     return printed
 
 
-def saturation(model, x, y, eps=0.25, *, clip=(0.0, 1.0), batch=1000) -> dict:
+def saturation(model: Model, x: np.ndarray, y: np.ndarray, eps: float = 0.25, *,
+               clip: Box = (0.0, 1.0), batch: int = 1000) -> dict:
     printed = with_printed_softmax(model)
     n = len(x)
     counts = dict.fromkeys(("saturated", "top_saturated", "fgsm_changed", "coords_changed",

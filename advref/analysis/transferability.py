@@ -11,13 +11,21 @@ The paper reports both forms; both come with their counts.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from advref._validation import check_batch, check_labels, class_count, require_methods
 from advref.attacks.fast_gradient import fgsm
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-def transfer(source_model, target_models, x, y, eps, *, norm=np.inf, clip=(0.0, 1.0)):
+    from advref.models.protocol import Box, Classifier, Differentiable
+
+
+def transfer(source_model: Differentiable, target_models: Sequence[Classifier], x: np.ndarray,
+             y: np.ndarray, eps: float, *, norm: float = np.inf, clip: Box = (0.0, 1.0)) -> dict:
     """A dict per target (targets may be a dict name -> model or a list). Every target
     must have the source's class count."""
     require_methods(source_model, ("loss_grad", "predict", "predict_proba"), "transfer source")
@@ -34,13 +42,14 @@ def transfer(source_model, target_models, x, y, eps, *, norm=np.inf, clip=(0.0, 
     x_adv = fgsm(source_model, x, eps, y=y, norm=norm, clip=clip)
     source_pred = source_model.predict(x_adv)
     source_wrong = source_pred != y
-    out = {"source_error": float(source_wrong.mean()), "eps": eps, "targets": {}}
+    targets: dict[str, dict] = {}
+    out = {"source_error": float(source_wrong.mean()), "eps": eps, "targets": targets}
     for name, model in named:
         pred = model.predict(x_adv)
         wrong = pred != y
         both = source_wrong & wrong
         same = both & (pred == source_pred)
-        out["targets"][name] = {
+        targets[name] = {
             "error": float(wrong.mean()),
             "same_class_on_source_mistakes": float(same.sum() / max(source_wrong.sum(), 1)),
             "same_class_on_both_wrong": float(same.sum() / max(both.sum(), 1)),

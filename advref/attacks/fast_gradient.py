@@ -21,6 +21,8 @@ than of the true label, so no label information leaks into x_adv.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from advref._validation import (
@@ -34,14 +36,19 @@ from advref._validation import (
     require_methods,
 )
 
+if TYPE_CHECKING:
+    from typing import Any
 
-def optimize_linear(grad, eps, norm=np.inf):
+    from advref.models.protocol import Box, Differentiable
+
+
+def optimize_linear(grad: np.ndarray, eps: float, norm: float = np.inf) -> np.ndarray:
     """The step of norm <= eps, per row of grad (n, d), that most increases grad . eta."""
     grad = check_batch(grad, "grad")
     return linear_step(grad, check_eps(eps), check_norm(norm))
 
 
-def linear_step(grad, eps, norm):
+def linear_step(grad: np.ndarray, eps: float, norm: float) -> np.ndarray:
     """optimize_linear for arguments already checked; a new array, grad is not changed."""
     scale = grad.dtype.type(eps)
     if norm == np.inf:
@@ -63,7 +70,8 @@ def linear_step(grad, eps, norm):
     return scale * np.sign(grad) * chosen / count
 
 
-def fgsm(model, x, eps, *, y=None, norm=np.inf, targeted=False, clip=(0.0, 1.0)):
+def fgsm(model: Differentiable, x: np.ndarray, eps: float, *, y: np.ndarray | None = None,
+         norm: float = np.inf, targeted: bool = False, clip: Box = (0.0, 1.0)) -> np.ndarray:
     """Fast gradient method examples for a batch; never modifies x, keeps its dtype.
 
     y: true labels (untargeted) or target classes (targeted=True); None uses the
@@ -77,7 +85,8 @@ def fgsm(model, x, eps, *, y=None, norm=np.inf, targeted=False, clip=(0.0, 1.0))
     return step_along(x, grad, eps, norm, targeted=targeted, clip=clip)
 
 
-def step_along(x, grad, eps, norm, *, targeted=False, clip=None):
+def step_along(x: np.ndarray, grad: np.ndarray, eps: float, norm: float, *, targeted: bool = False,
+               clip: Box = None) -> np.ndarray:
     """clip(x +- optimize_linear(grad, eps, norm)) for arguments already checked: the
     step of every gradient-sign method, given the input gradient. A new array."""
     check_batch(grad, "the model's input gradient")
@@ -91,7 +100,9 @@ def step_along(x, grad, eps, norm, *, targeted=False, clip=None):
     return x_adv
 
 
-def attack_arguments(model, x, eps, y, targeted, clip, who):
+def attack_arguments(model: Differentiable, x: Any, eps: float, y: np.ndarray | None,
+                     targeted: bool, clip: Box,
+                     who: str) -> tuple[np.ndarray, float, Box, np.ndarray]:
     """The arguments every gradient-sign attack shares, checked before any work:
     (x, eps, clip, y), with y the model's predictions on x when it was None."""
     require_methods(model, ("loss_grad",) if y is not None else ("loss_grad", "predict"), who)

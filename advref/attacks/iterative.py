@@ -39,14 +39,19 @@ every step, so no label information leaks into x_adv.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from advref._validation import as_generator, check_batch, check_eps
 from advref.attacks.fast_gradient import attack_arguments
 from advref.models.validation import check_number, check_positive_int
 
+if TYPE_CHECKING:
+    from advref.models.protocol import Box, Differentiable, Seed
 
-def iterative_settings(eps, steps=10, step_size=None) -> dict:
+
+def iterative_settings(eps: float, steps: int = 10, step_size: float | None = None) -> dict:
     """The basic iterative method's settings with its default resolved, as the attack
     uses them: {"steps", "step_size"} (step_size None: 2.5 * eps / steps)."""
     eps, steps = check_eps(eps), check_positive_int(steps, "steps")
@@ -56,7 +61,7 @@ def iterative_settings(eps, steps=10, step_size=None) -> dict:
             "step_size": check_number(step_size, "step_size", low=0.0, low_open=True)}
 
 
-def random_step_settings(eps, alpha=None) -> dict:
+def random_step_settings(eps: float, alpha: float | None = None) -> dict:
     """R+FGSM's settings with its default resolved, as the attack uses them:
     {"alpha"} (alpha None: eps / 2; alpha may not exceed eps)."""
     eps = check_eps(eps)
@@ -66,8 +71,9 @@ def random_step_settings(eps, alpha=None) -> dict:
     return {"alpha": alpha}
 
 
-def iterative_fgsm(model, x, eps, *, y=None, steps=10, step_size=None, targeted=False,
-                   clip=(0.0, 1.0), random_start=False, rng=0):
+def iterative_fgsm(model: Differentiable, x: np.ndarray, eps: float, *, y: np.ndarray | None = None,
+                   steps: int = 10, step_size: float | None = None, targeted: bool = False,
+                   clip: Box = (0.0, 1.0), random_start: bool = False, rng: Seed = 0) -> np.ndarray:
     """The basic iterative method (projected gradient descent with random_start).
 
     steps sign steps of size step_size (default 2.5 * eps / steps), each projected
@@ -97,8 +103,10 @@ def iterative_fgsm(model, x, eps, *, y=None, steps=10, step_size=None, targeted=
     return x_adv
 
 
-def random_step_fgsm(model, x, eps, *, y=None, alpha=None, targeted=False, clip=(0.0, 1.0),
-                     rng=0, signs=None):
+def random_step_fgsm(model: Differentiable, x: np.ndarray, eps: float, *,
+                     y: np.ndarray | None = None, alpha: float | None = None,
+                     targeted: bool = False, clip: Box = (0.0, 1.0), rng: Seed = 0,
+                     signs: np.ndarray | None = None) -> np.ndarray:
     """R+FGSM: a random sign step of alpha (default eps / 2), then FGSM of eps - alpha.
 
     rng (a seed or a numpy Generator) draws the random signs, sign(N(0, I)).

@@ -16,6 +16,7 @@ For a binary linear model the answer is known in closed form
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -35,11 +36,18 @@ from advref._validation import (
 from advref.attacks.minimal_batched import reverse_communication_works, search_many
 from advref.attacks.minimal_search import DEFAULTS, TOLERANCES, MinimalResult, search_one
 
+if TYPE_CHECKING:
+    from typing import Any
+
+    from advref.models.protocol import Box, Differentiable
+
 __all__ = ["MinimalResult", "linear_minimal_perturbation", "minimal_perturbation"]
 
 
-def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), candidates=None,
-                         batch=None, **options):
+def minimal_perturbation(model: Differentiable, x: np.ndarray, *,
+                         target: int | np.ndarray | None = None, y: np.ndarray | None = None,
+                         clip: Box = (0.0, 1.0), candidates: int | None = None,
+                         batch: int | None = None, **options: Any) -> list[MinimalResult]:
     """A MinimalResult per row of x.
 
     target: int or (n,) array of target classes; None means untargeted: every class
@@ -110,7 +118,8 @@ def minimal_perturbation(model, x, *, target=None, y=None, clip=(0.0, 1.0), cand
                            mode) for i in range(len(x))]
 
 
-def linear_minimal_perturbation(w, b, x, norm=2):
+def linear_minimal_perturbation(w: np.ndarray, b: float | np.ndarray, x: np.ndarray,
+                                norm: float = 2) -> tuple[np.ndarray, np.ndarray]:
     """Closed-form smallest r moving x onto the hyperplane w.x + b = 0 (no box).
 
     L2:    r = -(w.x + b) w / ||w||_2^2           ||r||_2   = |w.x + b| / ||w||_2

@@ -39,16 +39,24 @@ from __future__ import annotations
 
 from collections import deque
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from advref.attacks.minimal_search import search_over_c, smallest_of, targets_to_try
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from advref.attacks.minimal_search import MinimalResult
+    from advref.models.protocol import Box, Differentiable
+
 MAXCOR, MAXLS, MAXFUN = 10, 20, 15000        # scipy.optimize.minimize's L-BFGS-B defaults
 FG, NEW_X, STOP = 3, 1, 5                     # setulb task codes (1.15+)
 
 
-def setulb_routine():
+def setulb_routine() -> Callable[..., Any]:
     """SciPy's private L-BFGS-B step routine (the one minimize drives)."""
     from scipy.optimize import _lbfgsb
 
@@ -65,7 +73,8 @@ class Solve:
     evaluation when asked again at the same point.
     """
 
-    def __init__(self, r0, low, high, *, maxiter, ftol, gtol):
+    def __init__(self, r0: np.ndarray, low: np.ndarray, high: np.ndarray, *, maxiter: int,
+                 ftol: float, gtol: float) -> None:
         self._setulb = setulb_routine()
         n = len(r0)
         bounded = low is not None
@@ -83,14 +92,17 @@ class Solve:
         self.dsave = np.zeros(29, np.float64)
         self.lows = low if bounded else np.zeros(n)
         self.highs = high if bounded else np.zeros(n)
-        self.f, self.g = np.array(0.0), np.zeros(n)     # what setulb sees before any F, G
-        self.last = None                 # (x, f, g) of the latest evaluation
+        # what setulb sees before any F, G
+        self.f: Any = np.array(0.0)
+        self.g: np.ndarray = np.zeros(n)
+        # (x, f, g) of the latest evaluation
+        self.last: tuple[np.ndarray, float, np.ndarray] | None = None
         self.nfev = self.nit = 0
 
-    def point(self):
+    def point(self) -> np.ndarray:
         return self.x
 
-    def give(self, f, g):
+    def give(self, f: float, g: np.ndarray) -> bool:
         """The objective at point(): run on to the next request; False when done.
         The first evaluation is minimize's evaluation at x0, made before the loop."""
         if self.last is not None:
@@ -121,7 +133,7 @@ class Solve:
 
 
 @lru_cache(maxsize=1)
-def reverse_communication_works():
+def reverse_communication_works() -> bool:
     """True when Solve reproduces scipy.optimize.minimize bit for bit here."""
     from scipy.optimize import minimize
 
@@ -154,7 +166,9 @@ class _Search:
         self.generator, self.c, self.solve = generator, None, None
 
 
-def search_many(model, x, y, targets, proba, clip, candidates, settings, mode, block):
+def search_many(model: Differentiable, x: np.ndarray, y: np.ndarray, targets: np.ndarray | None,
+                proba: np.ndarray | None, clip: Box, candidates: int | None, settings: dict,
+                mode: str, block: int) -> list[MinimalResult]:
     """MinimalResults for the rows of x, as minimal_perturbation's one-example mode
     gives them, with at most `block` searches (one solve each) in flight.
 
@@ -162,10 +176,13 @@ def search_many(model, x, y, targets, proba, clip, candidates, settings, mode, b
     classes of minimal_search.targets_to_try, from proba, each its own search).
     """
     x64 = x.astype(np.float64)
-    plan = [[int(targets[i])] if targets is not None else
-            targets_to_try(y[i], proba[i], candidates) for i in range(len(x))]
+    if targets is not None:
+        plan = [[int(t)] for t in targets]
+    else:
+        assert proba is not None           # untargeted: minimal_perturbation computed it
+        plan = [targets_to_try(y[i], proba[i], candidates) for i in range(len(x))]
     queue = deque((i, k, t) for i, ts in enumerate(plan) for k, t in enumerate(ts))
-    found = [[None] * len(ts) for ts in plan]
+    found: list[list[Any]] = [[None] * len(ts) for ts in plan]
 
     def begin(search, request):
         search.c, r0 = request
@@ -185,7 +202,7 @@ def search_many(model, x, y, targets, proba, clip, candidates, settings, mode, b
         return [(ci * ri @ ri + float(li), gi)
                 for ci, ri, li, gi in zip(c, r, loss, g, strict=True)]
 
-    in_flight, waiting = 0, []
+    in_flight, waiting = 0, []         # type: int, list[_Search]
     while waiting or queue:
         while queue and in_flight < block:
             search = _Search(*queue.popleft(), None)
@@ -194,7 +211,8 @@ def search_many(model, x, y, targets, proba, clip, candidates, settings, mode, b
             waiting.append(search)
             in_flight += 1
         values = evaluate(waiting)
-        still, finished = [], []
+        still: list[_Search] = []
+        finished: list[_Search] = []
         for search, (f, g) in zip(waiting, values, strict=True):
             (still if search.solve.give(f, g) else finished).append(search)
         waiting = still

@@ -28,8 +28,14 @@ advref.attacks.minimal_batched runs many of these searches side by side.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from advref.models.protocol import Box, Differentiable
 
 DEFAULTS = {"c_init": 1.0, "c_factor": 10.0, "max_scale": 12, "bisect_steps": 10,
             "maxiter": 300, "ftol": None, "gtol": None}
@@ -50,7 +56,7 @@ class MinimalResult:
     iterations: int
     settings: dict = field(default_factory=dict)
 
-    def summary(self):
+    def summary(self) -> dict:
         d = asdict(self)
         d.pop("x_adv")
         return d
@@ -76,7 +82,9 @@ def _solve(model, x, target, c, bounds, r0, settings):
     return x_adv, int(model.predict(x_adv[None])[0]), int(res.nit)
 
 
-def search_over_c(x, target, settings):
+def search_over_c(x: np.ndarray, target: int, settings: dict
+                  ) -> Generator[tuple[float, np.ndarray], tuple[np.ndarray, int, int],
+                                 MinimalResult]:
     """The search over c for one (example, target), as a generator: it yields each
     (c, r0) to solve and receives (x_adv, reached, iterations) back; it returns the
     MinimalResult. `targeted_one` solves its requests one at a time (the
@@ -110,6 +118,7 @@ def search_over_c(x, target, settings):
             break
         ok, r = yield from attempt(c, best[1] if best else zero)
     if lo is not None and hi is not None:
+        assert best is not None                 # lo is a c that succeeded
         for _ in range(settings["bisect_steps"]):
             mid = np.sqrt(lo * hi)
             ok, _ = yield from attempt(mid, best[1])
@@ -123,7 +132,8 @@ def search_over_c(x, target, settings):
                          float(c_best), target, reached, iterations, settings)
 
 
-def targeted_one(model, x, target, bounds, settings):
+def targeted_one(model: Differentiable, x: np.ndarray, target: int, bounds: list | None,
+                 settings: dict) -> MinimalResult:
     search = search_over_c(x, target, settings)
     request = next(search)
     while True:
@@ -134,14 +144,14 @@ def targeted_one(model, x, target, bounds, settings):
             return done.value
 
 
-def targets_to_try(y, proba, candidates):
+def targets_to_try(y: int, proba: np.ndarray, candidates: int | None) -> list[int]:
     """The untargeted search's classes: every class but y, highest score first
     (a stable sort, so ties keep class order), or only the first `candidates`."""
     classes = [int(t) for t in np.argsort(-proba, kind="stable") if t != y]
     return classes[:candidates] if candidates else classes
 
 
-def smallest_of(tries, settings, mode):
+def smallest_of(tries: list[MinimalResult], settings: dict, mode: str) -> MinimalResult:
     """The untargeted answer from its targeted tries (in targets_to_try's order):
     the smallest success, the first one on a tie, or the first try when none
     succeeded; its iterations are those of all tries."""
@@ -152,12 +162,15 @@ def smallest_of(tries, settings, mode):
     return best
 
 
-def search_one(model, x, y, target, clip, candidates, proba, settings, mode):
+def search_one(model: Differentiable, x: np.ndarray, y: int, target: int | None, clip: Box,
+               candidates: int | None, proba: np.ndarray | None, settings: dict,
+               mode: str) -> MinimalResult:
     """One example: the targeted search, or the untargeted one over classes != y."""
     bounds = None if clip is None else list(zip(clip[0] - x.astype(np.float64),
                                                 clip[1] - x.astype(np.float64), strict=True))
     if target is not None:
         return targeted_one(model, x, target, bounds, settings)
+    assert proba is not None               # untargeted: minimal_perturbation computed it
     tries = [targeted_one(model, x, t, bounds, settings)
              for t in targets_to_try(y, proba, candidates)]
     return smallest_of(tries, settings, mode)

@@ -7,9 +7,14 @@ Same seed, same bits. Clipping to the data box is an explicit option, as in fgsm
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from advref._validation import as_generator, check_batch, check_clip, check_eps, check_inside
+
+if TYPE_CHECKING:
+    from advref.models.protocol import Box, Seed
 
 
 def _perturb(x, eps, rng, clip, draw):
@@ -23,11 +28,11 @@ def _perturb(x, eps, rng, clip, draw):
     return x_noisy
 
 
-def random_sign(x, eps, rng, *, clip=(0.0, 1.0)):
+def random_sign(x: np.ndarray, eps: float, rng: Seed, *, clip: Box = (0.0, 1.0)) -> np.ndarray:
     """x plus eps times independent random signs."""
     return _perturb(x, eps, rng, clip, lambda g, shape: g.choice(np.array([-1.0, 1.0]), shape))
 
 
-def random_uniform(x, eps, rng, *, clip=(0.0, 1.0)):
+def random_uniform(x: np.ndarray, eps: float, rng: Seed, *, clip: Box = (0.0, 1.0)) -> np.ndarray:
     """x plus independent U(-eps, eps) noise."""
     return _perturb(x, eps, rng, clip, lambda g, shape: g.uniform(-1.0, 1.0, shape))

@@ -10,6 +10,8 @@ toward the target first and the rate of reaching it is reported.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from advref._validation import (
@@ -25,16 +27,22 @@ from advref._validation import (
 from advref.attacks.fast_gradient import fgsm
 from advref.models.validation import check_float_dtype, check_memory
 
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
+    from advref.models.protocol import Differentiable, Seed
+
 SOURCES = ("standard-normal", "gaussian-fit")
 
 
-def check_rubbish_memory(n, d, dtype, name="n"):
+def check_rubbish_memory(n: int, d: int, dtype: DTypeLike, name: str = "n") -> None:
     """Refuse n samples of d values whose draw (float64, then cast) and one attacked
     copy of them cannot fit in memory, before drawing anything."""
     check_memory(n * d * (8 + 2 * np.dtype(dtype).itemsize), name, f"{name}={n:,} samples of {d}")
 
 
-def rubbish_samples(n, *, source="gaussian-fit", x_train=None, rng, dtype=None):
+def rubbish_samples(n: int, *, source: str = "gaussian-fit", x_train: np.ndarray | None = None,
+                    rng: Seed, dtype: DTypeLike | None = None) -> np.ndarray:
     """n samples of shape (n, d): `source` "standard-normal" needs x_train or dtype for d."""
     n = check_positive_int(n, "n")
     if source not in SOURCES:
@@ -54,14 +62,15 @@ def rubbish_samples(n, *, source="gaussian-fit", x_train=None, rng, dtype=None):
     return (mean + std * noise).astype(dtype)
 
 
-def rubbish_step(model, samples, eps, target):
+def rubbish_step(model: Differentiable, samples: np.ndarray, eps: float, target: int) -> np.ndarray:
     """One targeted FGSM step of eps toward class `target`, unclipped (the lecture's
     rubbish-class benchmark)."""
     targets = np.full(len(samples), int(target))
     return fgsm(model, samples, eps, y=targets, targeted=True, clip=None)
 
 
-def rubbish_report(model, samples, *, eps=None, target=None, threshold=0.5):
+def rubbish_report(model: Differentiable, samples: np.ndarray, *, eps: float | None = None,
+                   target: int | None = None, threshold: float = 0.5) -> dict:
     """Rates of false positives on rubbish samples, before (and after) a targeted step.
 
     Returns: fooled_rate (any class p > threshold), mean confidence on the fooled,
@@ -89,7 +98,7 @@ def rubbish_report(model, samples, *, eps=None, target=None, threshold=0.5):
     if (eps is None) != (target is None):
         raise ValueError(f"eps and target go together, got eps={eps} and target={target} "
                          "instead.")
-    if eps is not None:
+    if eps is not None and target is not None:
         eps = check_eps(eps)
         stepped = rubbish_step(model, samples, eps, target)
         report.update({"eps": eps, "target": int(target),

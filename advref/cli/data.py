@@ -8,7 +8,7 @@ from advref import _json as strict_json
 from advref.data_loaders import DataError, find_mnist, sample_available
 from advref.data_loaders.download import DEFAULT_MIRRORS, download_mnist
 from advref.data_loaders.mnist import FILES, file_in, verified_bytes
-from advref.data_loaders.mnist_files import candidate_sources
+from advref.data_loaders.mnist_files import candidate_sources, present_file_in
 from advref.data_loaders.sample import sample_path
 
 
@@ -37,19 +37,20 @@ def register(sub):
 def mnist_report(data_dir=None) -> dict:
     folder = find_mnist(data_dir)
     sources = candidate_sources(data_dir)
+    files: dict[str, dict] = {}
     report = {"looked_in": [str(d) for _, d in sources],
               "looked_in_sources": [where for where, _ in sources],
               "ADVREF_DATA": os.environ.get("ADVREF_DATA"),
-              "found": str(folder) if folder else None, "files": {},
+              "found": str(folder) if folder else None, "files": files,
               "sample": str(sample_path()) if sample_available() else None}
     if folder:
         for name in FILES:
             path = file_in(folder, name)
             try:
-                verified_bytes(path, name)
-                report["files"][name] = {"path": str(path), "verified": True}
+                verified_bytes(present_file_in(folder, name), name)
+                files[name] = {"path": str(path), "verified": True}
             except DataError as err:
-                report["files"][name] = {"path": str(path), "verified": False, "error": str(err)}
+                files[name] = {"path": str(path), "verified": False, "error": str(err)}
     return report
 
 

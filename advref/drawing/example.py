@@ -16,15 +16,24 @@ each with what the model says of it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from advref.drawing.font import HEIGHT, text_mask
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike
+
+    from advref.models.protocol import Classifier
 
 WHITE, INK, FRAME = (255, 255, 255), (0, 0, 0), (128, 128, 128)
 TEXT_SCALE, MARGIN, LINE, BAR, BAR_MIN_WIDTH = 2, 16, 2 * HEIGHT + 6, 14, 120
 
 
-def image_shape(d, shape=None):
+def image_shape(d: int, shape: Sequence[int] | None = None) -> tuple[int, int]:
     """The (rows, columns) an input of d values is drawn as: `shape`, or a square."""
     if shape is None:
         side = int(round(d ** 0.5))
@@ -35,27 +44,28 @@ def image_shape(d, shape=None):
     if len(shape) != 2 or int(np.prod(shape)) != d:
         raise ValueError(f"shape must be (rows, columns) with rows * columns == {d}, got "
                          f"{shape!r} instead.")
-    return tuple(int(s) for s in shape)
+    rows, cols = (int(s) for s in shape)
+    return rows, cols
 
 
-def grey(values, lo, hi):
+def grey(values: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """uint8 RGB of values on a grey scale, black at lo and white at hi."""
     level = np.rint(255 * (values - lo) / (hi - lo)).astype(np.uint8)
     return np.repeat(level[..., None], 3, axis=-1)
 
 
-def diverging(t):
+def diverging(t: np.ndarray) -> np.ndarray:
     """uint8 RGB of t in [-1, 1]: blue (0, 0, 255) at -1, white at 0, red at +1."""
     fade = np.rint(255 * (1 - np.abs(t))).astype(np.uint8)
     full = np.full_like(fade, 255)
     return np.stack([np.where(t < 0, fade, full), fade, np.where(t > 0, fade, full)], -1)
 
 
-def enlarge(rgb, scale):
+def enlarge(rgb: np.ndarray, scale: int) -> np.ndarray:
     return np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
 
 
-def paste_text(canvas, lines, top, left, width):
+def paste_text(canvas: np.ndarray, lines: Sequence[str], top: int, left: int, width: int) -> None:
     """Write `lines` centred in the column [left, left + width) from row `top`."""
     for i, line in enumerate(lines):
         mask = text_mask(line, TEXT_SCALE)
@@ -66,8 +76,9 @@ def paste_text(canvas, lines, top, left, width):
         canvas[y:y + mask.shape[0], x:x + mask.shape[1]][mask] = INK
 
 
-def example_picture(x, x_adv, *, predicted, confidence, predicted_adv, confidence_adv,
-                    label=None, shape=None, scale=6):
+def example_picture(x: ArrayLike, x_adv: ArrayLike, *, predicted: int, confidence: float,
+                    predicted_adv: int, confidence_adv: float, label: int | None = None,
+                    shape: Sequence[int] | None = None, scale: int = 6) -> np.ndarray:
     """The (height, width, 3) uint8 picture of one example (see the module docstring).
 
     x, x_adv: the clean and adversarial inputs, 1-D, finite, of equal shape;
@@ -118,9 +129,11 @@ def example_picture(x, x_adv, *, predicted, confidence, predicted_adv, confidenc
     return canvas
 
 
-def plot_example(model, x, x_adv, y=None, *, shape=None, scale=6):
+def plot_example(model: Classifier, x: ArrayLike, x_adv: ArrayLike, y: int | None = None, *,
+                 shape: Sequence[int] | None = None, scale: int = 6) -> np.ndarray:
     """example_picture of x and x_adv with `model`'s predictions and confidences."""
-    proba = model.predict_proba(np.stack([np.asarray(x), np.asarray(x_adv)]).astype(model.dtype))
+    pair = np.stack([np.asarray(x), np.asarray(x_adv)])
+    proba = model.predict_proba(pair.astype(getattr(model, "dtype", pair.dtype)))
     (p, q) = proba
     return example_picture(x, x_adv, predicted=int(p.argmax()), confidence=float(p.max()),
                            predicted_adv=int(q.argmax()), confidence_adv=float(q.max()),

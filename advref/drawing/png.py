@@ -12,12 +12,17 @@ and data`. advref writes the three chunks a truecolour image needs:
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from advref.data_loaders.files import atomic_write_bytes, check_writable_target
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -27,7 +32,7 @@ def chunk(kind: bytes, data: bytes) -> bytes:
             + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
 
 
-def encode_png(rgb) -> bytes:
+def encode_png(rgb: ArrayLike) -> bytes:
     """The PNG file of an (height, width, 3) uint8 array."""
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8:
@@ -43,7 +48,7 @@ def encode_png(rgb) -> bytes:
             + chunk(b"IDAT", zlib.compress(rows.tobytes(), 9)) + chunk(b"IEND", b""))
 
 
-def write_png(path, rgb, what="path") -> None:
+def write_png(path: str | os.PathLike[str], rgb: ArrayLike, what: str = "path") -> None:
     """Write `rgb` as a PNG at `path`, atomically; the target is checked first."""
     check_writable_target(path, what)
     atomic_write_bytes(path, encode_png(rgb))

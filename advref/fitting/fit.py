@@ -38,7 +38,7 @@ class RunFiles:
 
 @dataclass
 class Fitted:
-    model: object
+    model: models.Model
     stage1: History
     stage2: History | None = None
     stage1_loaded: bool = False       # stage 1 came from files.stage1_model

@@ -153,7 +153,7 @@ class TrainSpec:
 
     def variant(self) -> dict:
         """The reproduce scheme's training variant (profiles.MODELS' form)."""
-        o, out = self.objective, {}
+        o, out = self.objective, {}     # type: Objective, dict[str, object]
         if o.kind != "clean":
             out.update(objective=o.kind, eps=o.eps, alpha=o.alpha,
                        clip=None if o.clip is None else list(o.clip))

@@ -183,6 +183,7 @@ class ModelCache:
             extra["stage1"] = {"file": stage1_file.name, "epochs": len(h1.epochs),
                                "best_epoch": h1.best_epoch,
                                "valid_error": h1.best_valid_error}
+            assert done.stage2 is not None     # a two-stage spec ran its second stage
             extra["stage2_history"] = done.stage2.to_dict()
         extra["seconds"] = done.seconds
         extra["blas_threads"] = numpy_blas_threads()

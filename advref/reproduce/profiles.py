@@ -61,7 +61,7 @@ PROFILES = {
 ADV = {"objective": "adversarial", "eps": 0.25, "alpha": 0.5, "monitor": "adversarial"}
 
 # name -> (recipe, family for the epoch cap, training variant)
-MODELS = {
+MODELS: dict[str, tuple[str, str, dict]] = {
     "softmax": ("softmax", "softmax", {}),
     "logistic": ("logistic", "logistic", {}),
     "maxout": ("maxout", "maxout", {}),

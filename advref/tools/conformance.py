@@ -126,8 +126,8 @@ def compare(got, want, tol, rows=False):
     want = np.asarray(want, np.float64)
     try:
         got = np.asarray(got, np.float64)
-    except (TypeError, ValueError) as err:
-        return "ERROR", None, f"the answer is not an array of numbers ({err})"
+    except (TypeError, ValueError) as bad:
+        return "ERROR", None, f"the answer is not an array of numbers ({bad})"
     if got.shape != want.shape:
         return "FAIL", None, f"shape {got.shape}, expected {want.shape}"
     scale = _scale(want, rows)

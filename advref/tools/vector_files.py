@@ -81,7 +81,8 @@ def read_manifest(folder, fmt, version) -> dict:
     if not isinstance(cases, list) or not cases:
         raise VectorSetError(f"{path}: the manifest's cases must be a non-empty list, got "
                              f"{cases!r:.60} instead")
-    names, files = set(), set()
+    names: set[str] = set()
+    files: set[str] = set()
     for i, case in enumerate(cases):
         _check_case_entry(path, i, case)
         for seen, key in ((names, "name"), (files, "file")):

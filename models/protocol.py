@@ -1,0 +1,43 @@
+"""The model protocol as types, for type checkers and readers of signatures.
+
+advref's functions take any object with the methods they call (models.base lists
+which function needs which), not only subclasses of models.Model. These
+Protocols say so to a type checker: a user's own class matches structurally, by
+its methods, without inheriting anything.
+
+    Classifier     predict, predict_proba        evaluate, error_rate, transfer, rubbish
+    Differentiable + loss_grad                    fgsm and its variants, minimal, subspace
+
+`Seed` is what every `rng=` argument takes (as_generator: an int seed, a
+Generator, or None where randomness is not used). `Box` is a clip interval
+(low, high), or None for no clipping.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+Seed = int | np.integer | np.random.Generator | None
+Box = tuple[float, float] | None
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    """What evaluation needs: class probabilities (n, k) and classes (n,)."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray: ...
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class Differentiable(Classifier, Protocol):
+    """What the gradient attacks need: each example's loss and its input gradient."""
+
+    def loss_grad(self, x: np.ndarray, y: np.ndarray, *, train: bool = False,
+                  rng: Seed = None) -> tuple[np.ndarray, np.ndarray]: ...
+
+
+__all__ = ["Box", "Classifier", "Differentiable", "Seed"]
