@@ -22,7 +22,12 @@ Maxout with p pieces and u units: m_in = p * u, PIECE-MAJOR: column r*u + j
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ReLU:
@@ -30,13 +35,13 @@ class ReLU:
 
     name = "relu"
 
-    def forward(self, z):
+    def forward(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.maximum(z, 0), z
 
-    def backward(self, dh, z):
+    def backward(self, dh: np.ndarray, z: np.ndarray) -> np.ndarray:
         return dh * (z > 0)
 
-    def kink_distance(self, z):
+    def kink_distance(self, z: np.ndarray) -> float:
         return float(np.abs(z).min())
 
 
@@ -45,24 +50,24 @@ class Tanh:
 
     name = "tanh"
 
-    def forward(self, z):
+    def forward(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = np.tanh(z)
         return h, h
 
-    def backward(self, dh, h):
+    def backward(self, dh: np.ndarray, h: np.ndarray) -> np.ndarray:
         return dh * (1 - h * h)
 
-    def kink_distance(self, h):
+    def kink_distance(self, h: np.ndarray) -> float:
         return float("inf")
 
 
-def maxout_reference(z, pieces):
+def maxout_reference(z: np.ndarray, pieces: int) -> np.ndarray:
     """h = max over pieces, written as the definition (the fast layer must agree)."""
     n, width = z.shape
     return z.reshape(n, pieces, width // pieces).max(axis=1)
 
 
-def maxout_backward_reference(z, dh, pieces):
+def maxout_backward_reference(z: np.ndarray, dh: np.ndarray, pieces: int) -> np.ndarray:
     """dz: dh routed to each unit's first maximal piece (argmax), zero elsewhere."""
     n, width = z.shape
     winner = z.reshape(n, pieces, width // pieces).argmax(axis=1)      # (n, u)
@@ -76,10 +81,10 @@ class Maxout:
 
     name = "maxout"
 
-    def __init__(self, pieces):
+    def __init__(self, pieces: int) -> None:
         self.pieces = pieces
 
-    def forward(self, z):
+    def forward(self, z: np.ndarray) -> tuple[np.ndarray, Any]:
         n, width = z.shape
         pieces = z.reshape(n, self.pieces, width // self.pieces)   # a view, no copy
         h = pieces[:, 0].copy()
@@ -87,7 +92,7 @@ class Maxout:
             np.maximum(h, pieces[:, r], out=h)
         return h, (pieces, h)
 
-    def backward(self, dh, cache):
+    def backward(self, dh: np.ndarray, cache: Any) -> np.ndarray:
         """dz[:, r*u + j] = dh[:, j] if piece r is unit j's first maximal piece, else 0.
 
         winner[i, r, j] = [z_i[r*u + j] == h_i[j]] marks every maximal piece. When
@@ -107,7 +112,7 @@ class Maxout:
         dz = winner * dh[:, None, :]
         return dz.reshape(len(dz), -1)
 
-    def kink_distance(self, cache):
+    def kink_distance(self, cache: Any) -> float:
         pieces, _ = cache
         if self.pieces < 2:
             return float("inf")

@@ -28,11 +28,14 @@ just these; a missing one is named in a TypeError):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .validation import as_generator, check_x, check_y
+
+if TYPE_CHECKING:
+    from advref.models.protocol import Seed
 
 EVAL_BATCH = 4096
 
@@ -46,13 +49,15 @@ class Model:
     n_classes: int
     dtype: np.dtype
     weight_names: tuple = ()   # the matrices that weight decay and max-norm act on
-    max_col_norm = None        # the trainer's max column L2 norm, or None
+    max_col_norm: float | None = None    # the trainer's max column L2 norm, or None
 
     # -- subclass interface ------------------------------------------------
-    def forward(self, x, *, train=False, rng=None):
+    def forward(self, x: np.ndarray, *, train: bool = False,
+                rng: Seed = None) -> tuple[np.ndarray, Any]:
         raise NotImplementedError
 
-    def backward(self, cache, d_scores, *, need_params=True, need_input=True):
+    def backward(self, cache: Any, d_scores: np.ndarray, *, need_params: bool = True,
+                 need_input: bool = True) -> tuple[dict[str, np.ndarray], Any]:
         """(grads, d_x). need_params=False returns {} for grads and need_input=False
         None for d_x, skipping that work (attacks need only d_x, training only grads)."""
         raise NotImplementedError
@@ -61,35 +66,37 @@ class Model:
         """JSON-ready constructor arguments (without rng)."""
         raise NotImplementedError
 
-    def kink_distance(self, x, *, train=False, rng=None) -> float:
+    def kink_distance(self, x: np.ndarray, *, train: bool = False, rng: Seed = None) -> float:
         """Smallest distance of any pre-activation to a point where the model is
         not differentiable (inf for smooth models), for the forward pass with
         these arguments. Gradient checks use it to keep away from kinks."""
         return float("inf")
 
     # -- the protocol, derived ---------------------------------------------
-    def check_input(self, x, y=None):
+    def check_input(self, x: np.ndarray,
+                    y: np.ndarray | None = None) -> tuple[np.ndarray, Any]:
         x = check_x(x, self.n_features, self.dtype)
         if y is not None:
             y = check_y(y, len(x), self.n_classes)
         return x, y
 
-    def dropout_rng(self, train, rng):
+    def dropout_rng(self, train: bool, rng: Seed) -> np.random.Generator | None:
         return as_generator(rng) if (train and rng is not None) else None
 
-    def scores(self, x):
+    def scores(self, x: np.ndarray) -> np.ndarray:
         """Evaluation-mode scores, computed in batches to bound memory."""
         x, _ = self.check_input(x)
         return np.concatenate([self.forward(x[i:i + EVAL_BATCH])[0]
                                for i in range(0, len(x), EVAL_BATCH)])
 
-    def predict_proba(self, x):
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
         return self.output.proba(self.scores(x))
 
-    def predict(self, x):
+    def predict(self, x: np.ndarray) -> np.ndarray:
         return self.output.predict(self.scores(x)).astype(np.int64)
 
-    def loss_grad(self, x, y, *, train=False, rng=None):
+    def loss_grad(self, x: np.ndarray, y: np.ndarray, *, train: bool = False,
+                  rng: Seed = None) -> tuple[np.ndarray, np.ndarray]:
         """Each example's loss and the gradient of that loss w.r.t. its own input.
 
         The per-example score gradient is back-propagated without averaging, so
@@ -103,13 +110,15 @@ class Model:
         _, d_x = self.backward(cache, d_scores, need_params=False)
         return losses, d_x
 
-    def mean_loss(self, x, y, *, train=False, rng=None):
+    def mean_loss(self, x: np.ndarray, y: np.ndarray, *, train: bool = False,
+                  rng: Seed = None) -> float:
         """The mean loss over the batch, without any gradient."""
         x, y = self.check_input(x, y)
         scores, _ = self.forward(x, train=train, rng=rng)
         return self.output.loss(scores, y)[0].mean()
 
-    def loss_and_grads(self, x, y, *, train=False, rng=None):
+    def loss_and_grads(self, x: np.ndarray, y: np.ndarray, *, train: bool = False,
+                       rng: Seed = None) -> tuple[float, dict[str, np.ndarray]]:
         """The mean loss over the batch and its gradient w.r.t. every parameter."""
         x, y = self.check_input(x, y)
         scores, cache = self.forward(x, train=train, rng=rng)

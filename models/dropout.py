@@ -28,7 +28,7 @@ import math
 import numpy as np
 
 
-def random_bits(gen, size, bits):
+def random_bits(gen: np.random.Generator, size: int, bits: int) -> np.ndarray:
     """`size` uniform integers of `bits` (1 or 8) bits each, as uint8."""
     words = gen.bit_generator.random_raw(math.ceil(size * bits / 64))
     if bits == 1:
@@ -36,7 +36,7 @@ def random_bits(gen, size, bits):
     return words.view(np.uint8)[:size]
 
 
-def bernoulli_keep(gen, shape, p):
+def bernoulli_keep(gen: np.random.Generator, shape: tuple[int, ...], p: float) -> np.ndarray:
     """Boolean array of `shape`, each entry True with probability p (see above)."""
     size = math.prod(shape)
     p = float(p)

@@ -16,15 +16,22 @@ predict, predict_proba), not training.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 import numpy as np
 
 from .outputs import softmax
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from advref.models.base import Model
 
 
 class Ensemble:
     """Members with softmax outputs, averaged in probability (module docstring)."""
 
-    def __init__(self, members):
+    def __init__(self, members: Sequence[Model]) -> None:
         members = list(members)
         if not members:
             raise ValueError("an ensemble needs at least one member, got none instead.")
@@ -42,13 +49,13 @@ class Ensemble:
         self.n_features, self.n_classes, self.dtype = (first.n_features, first.n_classes,
                                                        first.dtype)
 
-    def predict_proba(self, x):
-        return sum(m.predict_proba(x) for m in self.members) / len(self.members)
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return cast(np.ndarray, sum(m.predict_proba(x) for m in self.members)) / len(self.members)
 
-    def predict(self, x):
+    def predict(self, x: np.ndarray) -> np.ndarray:
         return self.predict_proba(x).argmax(axis=1).astype(np.int64)
 
-    def loss_grad(self, x, y):
+    def loss_grad(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(losses (n,), d_x (n, d)): each example's ensemble loss and its input gradient."""
         parts = [m.loss_grad(x, y) for m in self.members]
         neg = -np.stack([losses for losses, _ in parts], axis=1)          # (n, M)

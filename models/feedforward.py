@@ -20,6 +20,8 @@ and d_x = da_0. Parameters are named W0, b0, W1, b1, ..., WL, bL.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .base import Model
@@ -33,14 +35,22 @@ from .validation import (
     check_probability,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from typing import Any
+
+    from numpy.typing import DTypeLike
+
+    from advref.models.protocol import Seed
+
 
 class FeedForward(Model):
     """Subclasses build `params`, set `activation`, and call `setup_dropout`."""
 
-    activation = None
+    activation: Any = None
 
-    def setup(self, n_features, n_classes, dtype, include_probs, scales, n_layers,
-              output="softmax"):
+    def setup(self, n_features: int, n_classes: int, dtype: DTypeLike, include_probs: Any,
+              scales: Any, n_layers: int, output: str = "softmax") -> None:
         self.n_features = check_positive_int(n_features, "n_features")
         self.n_classes = check_positive_int(n_classes, "n_classes", low=2)
         self.dtype = check_float_dtype(dtype)
@@ -58,27 +68,31 @@ class FeedForward(Model):
         self.n_layers = n_layers
         self.weight_names = tuple(f"W{i}" for i in range(n_layers))
 
-    def check_weight_memory(self, shapes, name, widths):
+    def check_weight_memory(self, shapes: Iterable[tuple[int, int]], name: str,
+                            widths: Sequence[int]) -> None:
         """Refuse layer widths whose weights (drawn in float64, then cast) cannot fit."""
         count = sum(fan_in * fan_out + fan_out for fan_in, fan_out in shapes)
         check_memory(count * (8 + self.dtype.itemsize), name,
                      f"{name}={widths} ({count:,} parameters)")
 
-    def dropout_keep(self, layer, shape, gen):
+    def dropout_keep(self, layer: int, shape: tuple[int, ...],
+                     gen: np.random.Generator | None) -> np.ndarray | None:
         """keep_l (boolean), or None when layer l has no dropout in this pass."""
         p = self.include_probs[layer]
         if gen is None or (p == 1.0 and self.scales[layer] == 1.0):
             return None
         return bernoulli_keep(gen, shape, p)
 
-    def apply_mask(self, layer, a, keep, out=None):
+    def apply_mask(self, layer: int, a: np.ndarray, keep: np.ndarray,
+                   out: np.ndarray | None = None) -> np.ndarray:
         """a * keep_l * scale_l (= a * m_l), into `out` when given."""
         u = np.multiply(a, keep, out=out)
         if self.scales[layer] != 1.0:
             u *= self.dtype.type(self.scales[layer])
         return u
 
-    def forward(self, x, *, train=False, rng=None):
+    def forward(self, x: np.ndarray, *, train: bool = False,
+                rng: Seed = None) -> tuple[np.ndarray, Any]:
         gen = self.dropout_rng(train, rng)
         a, layers = x, []
         for i in range(self.n_layers):
@@ -93,7 +107,8 @@ class FeedForward(Model):
             layers.append((u, keep, act_cache))
         return a, layers
 
-    def backward(self, cache, d_scores, *, need_params=True, need_input=True):
+    def backward(self, cache: Any, d_scores: np.ndarray, *, need_params: bool = True,
+                 need_input: bool = True) -> tuple[dict[str, np.ndarray], Any]:
         grads, dz, da = {}, d_scores, None
         for i in reversed(range(self.n_layers)):
             u, keep, _ = cache[i]
@@ -109,17 +124,18 @@ class FeedForward(Model):
                 dz = self.activation.backward(da, cache[i - 1][2])
         return grads, da
 
-    def kink_distance(self, x, *, train=False, rng=None):
+    def kink_distance(self, x: np.ndarray, *, train: bool = False, rng: Seed = None) -> float:
         _, cache = self.forward(x, train=train, rng=rng)
         return min(self.activation.kink_distance(c[2]) for c in cache[:-1])
 
-    def output_config(self):
+    def output_config(self) -> dict:
         """{"output": ...} unless softmax, so softmax models' configs stay as they were."""
         return {} if self.output.name == "softmax" else {"output": self.output.name}
 
-    def dropout_config(self):
+    def dropout_config(self) -> dict:
         return {"include_probs": list(self.include_probs), "scales": list(self.scales)}
 
 
-def uniform_init(gen, shape, irange, dtype):
+def uniform_init(gen: np.random.Generator, shape: tuple[int, ...], irange: float,
+                 dtype: DTypeLike) -> np.ndarray:
     return gen.uniform(-irange, irange, size=shape).astype(dtype)

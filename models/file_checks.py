@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 import struct
 import zipfile
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +40,7 @@ def _ints(config, key, path):
     return [_int({key: v}, key, path) for v in values]
 
 
-def config_parameter_count(name, config, path) -> int:
+def config_parameter_count(name: str, config: Any, path: Path) -> int:
     """How many parameters a `name` model with `config` has, in Python ints, without
     building it: the configuration is checked against the file before any
     allocation it would cause."""
@@ -68,7 +70,7 @@ MAX_MEMBERS = 4096       # far above any model's or checkpoint's; a zip director
                          # entries are counted from its end record before it is parsed
 
 
-def zip_entry_count(path) -> int:
+def zip_entry_count(path: Path) -> int:
     """The entry count a zip file's end-of-central-directory record declares, read
     from its last 64 KB without parsing the directory (65535: "see zip64", too many)."""
     size = path.stat().st_size
@@ -81,7 +83,7 @@ def zip_entry_count(path) -> int:
     return struct.unpack("<H", tail[at + 10:at + 12])[0]
 
 
-def member_sizes(path) -> dict:
+def member_sizes(path: Path) -> dict:
     """{member: (shape, dtype)} from each .npy header, checked against the zip and the
     file's real size before any array is read; at most MAX_MEMBERS members."""
     count = zip_entry_count(path)

@@ -17,11 +17,20 @@ so sign(dx_i) = -s_i sign(w): the fast gradient sign step is x - eps*s*sign(w).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .base import Model
 from .outputs import OUTPUTS
 from .validation import as_generator, check_float_dtype, check_number, check_positive_int
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from numpy.typing import DTypeLike
+
+    from advref.models.protocol import Seed
 
 
 class LinearModel(Model):
@@ -29,8 +38,8 @@ class LinearModel(Model):
 
     weight_names = ("W",)
 
-    def __init__(self, n_features, n_outputs, output, *, rng=0, init_scale=0.01,
-                 dtype=np.float64):
+    def __init__(self, n_features: int, n_outputs: int, output: Any, *, rng: Seed = 0,
+                 init_scale: float = 0.01, dtype: DTypeLike = np.float64) -> None:
         self.n_features = check_positive_int(n_features, "n_features")
         self.dtype = check_float_dtype(dtype)
         self.output = OUTPUTS[output]
@@ -41,11 +50,13 @@ class LinearModel(Model):
             "b": np.zeros(n_outputs, dtype),
         }
 
-    def forward(self, x, *, train=False, rng=None):
+    def forward(self, x: np.ndarray, *, train: bool = False,
+                rng: Seed = None) -> tuple[np.ndarray, Any]:
         W, b = self.params["W"], self.params["b"]
         return x @ W + b, x
 
-    def backward(self, cache, d_scores, *, need_params=True, need_input=True):
+    def backward(self, cache: Any, d_scores: np.ndarray, *, need_params: bool = True,
+                 need_input: bool = True) -> tuple[dict[str, np.ndarray], Any]:
         x, W = cache, self.params["W"]
         d_x = d_scores @ W.T if need_input else None
         if not need_params:
@@ -56,12 +67,13 @@ class LinearModel(Model):
 class SoftmaxRegression(LinearModel):
     """p(y = k | x) = softmax(x @ W + b)_k, trained with cross-entropy."""
 
-    def __init__(self, n_features, n_classes=10, *, rng=0, init_scale=0.01, dtype=np.float64):
+    def __init__(self, n_features: int, n_classes: int = 10, *, rng: Seed = 0,
+                 init_scale: float = 0.01, dtype: DTypeLike = np.float64) -> None:
         self.n_classes = check_positive_int(n_classes, "n_classes", low=2)
         super().__init__(n_features, self.n_classes, "softmax", rng=rng,
                          init_scale=init_scale, dtype=dtype)
 
-    def config(self):
+    def config(self) -> dict:
         return {"n_features": self.n_features, "n_classes": self.n_classes,
                 "init_scale": self.init_scale, "dtype": self.dtype.name}
 
@@ -74,17 +86,18 @@ class LogisticRegression(LinearModel):
 
     n_classes = 2
 
-    def __init__(self, n_features, *, rng=0, init_scale=0.01, dtype=np.float64):
+    def __init__(self, n_features: int, *, rng: Seed = 0, init_scale: float = 0.01,
+                 dtype: DTypeLike = np.float64) -> None:
         super().__init__(n_features, 1, "sigmoid", rng=rng, init_scale=init_scale, dtype=dtype)
 
     @property
-    def w(self):
+    def w(self) -> np.ndarray:
         return self.params["W"][:, 0]
 
     @property
-    def b(self):
+    def b(self) -> float:
         return self.params["b"][0]
 
-    def config(self):
+    def config(self) -> dict:
         return {"n_features": self.n_features, "init_scale": self.init_scale,
                 "dtype": self.dtype.name}

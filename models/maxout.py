@@ -20,16 +20,26 @@ The gradient rules are those of models.feedforward with the maxout activation:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .activations import Maxout
 from .feedforward import FeedForward, uniform_init
 from .validation import as_generator, check_int_tuple, check_number, check_positive_int
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from numpy.typing import DTypeLike
+
+    from advref.models.protocol import Seed
+
 RECIPE_MAX_COL_NORM = 1.9365
 
 
-def recipe_dropout(n_layers):
+def recipe_dropout(n_layers: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The recipe's pattern for any depth: the input kept with p .8 (scale 1), every
     later layer's input kept with p .5 (scale 2)."""
     return (0.8,) + (0.5,) * (n_layers - 1), (1.0,) + (2.0,) * (n_layers - 1)
@@ -45,10 +55,11 @@ class MaxoutMLP(FeedForward):
     output="sigmoid-ovr" gives independent sigmoid outputs (models.outputs).
     """
 
-    def __init__(self, n_features=784, n_classes=10, *, units=(240, 240), pieces=5,
-                 include_probs="recipe", scales="recipe",
-                 max_col_norm=RECIPE_MAX_COL_NORM, irange=0.005, output="softmax", rng=0,
-                 dtype=np.float64):
+    def __init__(self, n_features: int = 784, n_classes: int = 10, *,
+                 units: Sequence[int] = (240, 240), pieces: int = 5, include_probs: Any = "recipe",
+                 scales: Any = "recipe", max_col_norm: float | None = RECIPE_MAX_COL_NORM,
+                 irange: float = 0.005, output: str = "softmax", rng: Seed = 0,
+                 dtype: DTypeLike = np.float64) -> None:
         units = check_int_tuple(units, "units")
         default_probs, default_scales = recipe_dropout(len(units) + 1)
         include_probs = default_probs if include_probs == "recipe" else include_probs
@@ -73,7 +84,7 @@ class MaxoutMLP(FeedForward):
                                                self.dtype)
         self.params[f"b{last}"] = np.zeros(self.n_classes, self.dtype)
 
-    def config(self):
+    def config(self) -> dict:
         return {"n_features": self.n_features, "n_classes": self.n_classes,
                 "units": list(self.units), "pieces": self.pieces, **self.dropout_config(),
                 "max_col_norm": self.max_col_norm, "irange": self.irange,

@@ -10,11 +10,21 @@ Dropout is off unless include_probs/scales are given (one per layer input).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .activations import ReLU, Tanh
 from .feedforward import FeedForward
 from .validation import as_generator, check_int_tuple, check_number
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
+
+    from numpy.typing import DTypeLike
+
+    from advref.models.protocol import Seed
 
 ACTIVATIONS = {"relu": (ReLU, np.sqrt(2.0)), "tanh": (Tanh, 1.0)}
 
@@ -22,8 +32,10 @@ ACTIVATIONS = {"relu": (ReLU, np.sqrt(2.0)), "tanh": (Tanh, 1.0)}
 class MLP(FeedForward):
     """n_features -> hidden ReLU or tanh layers -> softmax (module docstring)."""
 
-    def __init__(self, n_features=784, n_classes=10, *, hidden=(800, 800), activation="relu",
-                 include_probs=None, scales=None, max_col_norm=None, rng=0, dtype=np.float64):
+    def __init__(self, n_features: int = 784, n_classes: int = 10, *,
+                 hidden: Sequence[int] = (800, 800), activation: str = "relu",
+                 include_probs: Any = None, scales: Any = None, max_col_norm: float | None = None,
+                 rng: Seed = 0, dtype: DTypeLike = np.float64) -> None:
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got "
                              f"{activation!r} instead.")
@@ -43,7 +55,7 @@ class MLP(FeedForward):
             self.params[f"W{i}"] = (std * gen.standard_normal((fan_in, fan_out))).astype(dtype)
             self.params[f"b{i}"] = np.zeros(fan_out, self.dtype)
 
-    def config(self):
+    def config(self) -> dict:
         return {"n_features": self.n_features, "n_classes": self.n_classes,
                 "hidden": list(self.hidden), "activation": self.activation.name,
                 **self.dropout_config(), "max_col_norm": self.max_col_norm,

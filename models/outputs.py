@@ -37,7 +37,12 @@ Per-class RBF (unnormalised), scores z = log p = -q (n, k), q >= 0:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
 # The RBF non-target term -log(1 - e^-q) is infinite at q = 0 exactly; q is
 # floored here so a centre hit exactly gives a large finite loss (~708 in float64).
@@ -46,7 +51,7 @@ _Q_FLOOR = {np.dtype(np.float32): np.finfo(np.float32).tiny,
 _LOG2 = float(np.log(2.0))
 
 
-def log_softmax(z):
+def log_softmax(z: np.ndarray) -> np.ndarray:
     """z - logsumexp(z) per row, computed as s - log sum exp(s) with s = z - max(z):
     shifting first avoids cancelling two large numbers, which loses digits in
     float32 at |z| ~ 1e4."""
@@ -54,17 +59,17 @@ def log_softmax(z):
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def softmax(z):
+def softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
-def softplus(t):
+def softplus(t: np.ndarray) -> np.ndarray:
     """log(1 + e^t) without overflow: max(t, 0) + log1p(e^-|t|)."""
     return np.maximum(t, 0) + np.log1p(np.exp(-np.abs(t)))
 
 
-def sigmoid(t):
+def sigmoid(t: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-t) without overflow: e^-|t| is never larger than 1."""
     e = np.exp(-np.abs(t))
     return np.where(t >= 0, 1 / (1 + e), e / (1 + e))
@@ -88,7 +93,7 @@ def _sum_without(e, leave_out):
     return kept.sum(axis=1)
 
 
-def onehot(y, k, dtype):
+def onehot(y: np.ndarray, k: int, dtype: DTypeLike) -> np.ndarray:
     out = np.zeros((len(y), k), dtype)
     out[np.arange(len(y)), y] = 1
     return out
@@ -97,13 +102,13 @@ def onehot(y, k, dtype):
 class SoftmaxOutput:
     name = "softmax"
 
-    def proba(self, z):
+    def proba(self, z: np.ndarray) -> np.ndarray:
         return softmax(z)
 
-    def predict(self, z):
+    def predict(self, z: np.ndarray) -> np.ndarray:
         return z.argmax(axis=1)
 
-    def loss(self, z, y):
+    def loss(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rows = np.arange(len(y))
         top = z.argmax(axis=1)
         shifted, low = _difference(z, z[rows, top][:, None])   # s + low = z - max z
@@ -121,13 +126,13 @@ class SoftmaxOutput:
 class SigmoidOutput:
     name = "sigmoid"
 
-    def proba(self, z):
+    def proba(self, z: np.ndarray) -> np.ndarray:
         return np.concatenate([sigmoid(-z), sigmoid(z)], axis=1)
 
-    def predict(self, z):
+    def predict(self, z: np.ndarray) -> np.ndarray:
         return (z[:, 0] > 0).astype(np.int64)
 
-    def loss(self, z, y):
+    def loss(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s = (2 * y - 1).astype(z.dtype)[:, None]
         losses = softplus(-s * z)[:, 0]
         return losses, -s * sigmoid(-s * z)
@@ -136,13 +141,13 @@ class SigmoidOutput:
 class IndependentSigmoidOutput:
     name = "sigmoid-ovr"
 
-    def proba(self, z):
+    def proba(self, z: np.ndarray) -> np.ndarray:
         return sigmoid(z)
 
-    def predict(self, z):
+    def predict(self, z: np.ndarray) -> np.ndarray:
         return z.argmax(axis=1)
 
-    def loss(self, z, y):
+    def loss(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         target = onehot(y, z.shape[1], z.dtype)
         t = 2 * target - 1
         return softplus(-t * z).sum(axis=1), -t * sigmoid(-t * z)
@@ -151,13 +156,13 @@ class IndependentSigmoidOutput:
 class RBFOutput:
     name = "rbf"
 
-    def proba(self, z):
+    def proba(self, z: np.ndarray) -> np.ndarray:
         return np.exp(z)
 
-    def predict(self, z):
+    def predict(self, z: np.ndarray) -> np.ndarray:
         return z.argmax(axis=1)
 
-    def loss(self, z, y):
+    def loss(self, z: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         q = np.maximum(-z, _Q_FLOOR[z.dtype])
         target = onehot(y, z.shape[1], z.dtype).astype(bool)
         p, one_minus_p = np.exp(-q), -np.expm1(-q)

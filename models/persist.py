@@ -23,14 +23,21 @@ import hashlib
 import io
 import json
 import math
+import os
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, overload
 
 import numpy as np
 
 from advref.data_loaders.files import atomic_write_bytes, check_regular_file, check_writable_target
 
 from .file_checks import ModelFileError, config_parameter_count, member_sizes
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from advref.models.base import Model
 
 FORMAT = "advref-model"
 VERSION = 2
@@ -48,7 +55,7 @@ def model_classes() -> dict:
                                     RBFNetwork)}
 
 
-def save(model, path, *, extra=None) -> None:
+def save(model: Model, path: str | os.PathLike[str], *, extra: dict | None = None) -> None:
     """Write `model` to `path` (.npz) atomically; `extra` is JSON metadata kept with it."""
     name = type(model).__name__
     if name not in model_classes():
@@ -70,7 +77,7 @@ def save(model, path, *, extra=None) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
-def params_digest(model) -> str:
+def params_digest(model: Model) -> str:
     """SHA-256 of what determines the model's function: class, config, dtype and
     every parameter's name, shape and bytes. Unlike a file hash it ignores the
     metadata saved beside them (timings), so bit-identical models share it."""
@@ -83,7 +90,7 @@ def params_digest(model) -> str:
     return h.hexdigest()
 
 
-def read_header(npz, path) -> dict:
+def read_header(npz: Any, path: Path) -> dict:
     if HEADER not in npz.files:
         raise ModelFileError(f"{path}: not an advref model file (no {HEADER} header)")
     try:
@@ -103,7 +110,7 @@ def read_header(npz, path) -> dict:
     return header
 
 
-def maxout_v1_to_piece_major(arrays, config):
+def maxout_v1_to_piece_major(arrays: dict[str, np.ndarray], config: dict) -> dict[str, np.ndarray]:
     """Reorder hidden-layer columns from j*pieces + r (version 1) to r*units + j."""
     arrays = dict(arrays)
     units, pieces = config.get("units", []), config.get("pieces", 1)
@@ -118,7 +125,16 @@ def maxout_v1_to_piece_major(arrays, config):
     return arrays
 
 
-def load(path, *, with_extra=False):
+@overload
+def load(path: str | os.PathLike[str], *, with_extra: Literal[False] = False) -> Model: ...
+
+
+@overload
+def load(path: str | os.PathLike[str], *, with_extra: Literal[True]) -> tuple[Model, dict]: ...
+
+
+def load(path: str | os.PathLike[str], *,
+         with_extra: bool = False) -> Model | tuple[Model, dict]:
     """Read a model saved by `save`. With `with_extra`, return (model, extra)."""
     path = Path(path)
     try:

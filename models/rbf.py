@@ -26,6 +26,8 @@ Backward, from dq = -dz (n, k):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .base import Model
@@ -39,6 +41,13 @@ from .validation import (
     check_y,
 )
 
+if TYPE_CHECKING:
+    from typing import Any
+
+    from numpy.typing import DTypeLike
+
+    from advref.models.protocol import Seed
+
 
 class RBFNetwork(Model):
     """One unnormalised Gaussian bump per class, p_k(x) = exp(-q_k(x)), trained one
@@ -47,8 +56,9 @@ class RBFNetwork(Model):
 
     weight_names = ()
 
-    def __init__(self, n_features=784, n_classes=10, *, gamma_init=0.05, center_init=0.5,
-                 center_noise=0.01, rng=0, dtype=np.float64):
+    def __init__(self, n_features: int = 784, n_classes: int = 10, *, gamma_init: float = 0.05,
+                 center_init: float = 0.5, center_noise: float = 0.01, rng: Seed = 0,
+                 dtype: DTypeLike = np.float64) -> None:
         self.n_features = check_positive_int(n_features, "n_features")
         self.n_classes = check_positive_int(n_classes, "n_classes", low=2)
         self.dtype = check_float_dtype(dtype)
@@ -63,7 +73,8 @@ class RBFNetwork(Model):
             "gamma": np.full(shape, gamma_init, dtype),
         }
 
-    def init_centers(self, x, y, *, gamma_scale=None):
+    def init_centers(self, x: np.ndarray, y: np.ndarray, *,
+                     gamma_scale: float | None = None) -> RBFNetwork:
         """Start each centre at its class mean (a data-driven initialisation).
 
         With `gamma_scale`, gamma_kj = gamma_scale / sqrt(d): every class starts
@@ -83,7 +94,8 @@ class RBFNetwork(Model):
                                                 gamma_scale / np.sqrt(self.n_features))
         return self
 
-    def forward(self, x, *, train=False, rng=None):
+    def forward(self, x: np.ndarray, *, train: bool = False,
+                rng: Seed = None) -> tuple[np.ndarray, Any]:
         mu, gamma = self.params["mu"], self.params["gamma"]
         A = gamma * gamma
         q = np.empty((len(x), self.n_classes), x.dtype)
@@ -93,7 +105,8 @@ class RBFNetwork(Model):
             q[:, k] = d @ A[k]
         return -q, x
 
-    def backward(self, cache, d_scores, *, need_params=True, need_input=True):
+    def backward(self, cache: Any, d_scores: np.ndarray, *, need_params: bool = True,
+                 need_input: bool = True) -> tuple[dict[str, np.ndarray], Any]:
         x, mu, gamma = cache, self.params["mu"], self.params["gamma"]
         A = gamma * gamma
         dq = -d_scores
@@ -108,7 +121,7 @@ class RBFNetwork(Model):
                 grads["gamma"][k] = 2 * gamma[k] * (dq[:, k] @ (d * d))
         return (grads if need_params else {}), d_x
 
-    def config(self):
+    def config(self) -> dict:
         return {"n_features": self.n_features, "n_classes": self.n_classes,
                 "gamma_init": self.gamma_init, "center_init": self.center_init,
                 "center_noise": self.center_noise, "dtype": self.dtype.name}

@@ -8,15 +8,21 @@ caller's array.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from advref.data_loaders.seeding import as_generator  # noqa: F401  (re-exported)
 
+if TYPE_CHECKING:
+    from typing import Any
+
+    from numpy.typing import DTypeLike
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def check_float_dtype(dtype, name="dtype") -> np.dtype:
+def check_float_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     try:
         dtype = np.dtype(dtype)
     except TypeError:
@@ -34,7 +40,8 @@ def _check_array(a, name):
                         f"(convert with np.asarray({name})).")
 
 
-def check_x(x, n_features=None, dtype=None, name="x") -> np.ndarray:
+def check_x(x: Any, n_features: int | None = None, dtype: DTypeLike | None = None,
+            name: str = "x") -> np.ndarray:
     """x as an (n, n_features) float array with n >= 1 and finite values; any width
     when n_features is None.
 
@@ -61,7 +68,7 @@ def check_x(x, n_features=None, dtype=None, name="x") -> np.ndarray:
     return x
 
 
-def check_y(y, n: int, n_classes=None, name="y") -> np.ndarray:
+def check_y(y: Any, n: int, n_classes: int | None = None, name: str = "y") -> np.ndarray:
     """y as an (n,) integer array of class indices in [0, n_classes) (any
     non-negative index when n_classes is None). One-hot labels are refused."""
     _check_array(y, name)
@@ -82,7 +89,7 @@ def check_y(y, n: int, n_classes=None, name="y") -> np.ndarray:
 MAX_SIZE = 2**31 - 1
 
 
-def check_positive_int(value, name, low=1, high=MAX_SIZE) -> int:
+def check_positive_int(value: Any, name: str, low: int = 1, high: int = MAX_SIZE) -> int:
     """An int (not a bool) in [low, high]; sizes above 2^31 - 1 are refused."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer >= {low}, got {type(value).__name__} "
@@ -93,7 +100,8 @@ def check_positive_int(value, name, low=1, high=MAX_SIZE) -> int:
     return int(value)
 
 
-def check_number(value, name, *, low=None, high=None, low_open=False, high_open=False) -> float:
+def check_number(value: Any, name: str, *, low: float | None = None, high: float | None = None,
+                 low_open: bool = False, high_open: bool = False) -> float:
     """A finite real number (not a bool, not a string) in the given bounds, as a float.
 
     low/high bound it; low_open/high_open make that bound strict.
@@ -121,7 +129,7 @@ def check_number(value, name, *, low=None, high=None, low_open=False, high_open=
     return f
 
 
-def check_int_tuple(values, name) -> tuple:
+def check_int_tuple(values: Any, name: str) -> tuple:
     """A non-empty tuple of integers >= 1 (a list or tuple; a bare int is refused)."""
     if isinstance(values, (int, np.integer, str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"{name} must be a tuple of integers, e.g. ({values!r},), got "
@@ -132,7 +140,7 @@ def check_int_tuple(values, name) -> tuple:
     return tuple(check_positive_int(v, name) for v in values)
 
 
-def check_probability(value, name, allow_zero=False) -> float:
+def check_probability(value: Any, name: str, allow_zero: bool = False) -> float:
     return check_number(value, name, low=0.0, high=1.0, low_open=not allow_zero)
 
 
@@ -144,7 +152,7 @@ def physical_memory() -> int | None:
         return None
 
 
-def check_memory(nbytes, name, what):
+def check_memory(nbytes: int, name: str, what: str) -> None:
     """Refuse, before allocating anything, what needs more bytes than the machine has."""
     total = physical_memory()
     if total is not None and nbytes > total:

@@ -9,6 +9,7 @@ Exits 1 if any array exceeds the tolerance.
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from advref.models import MLP, LogisticRegression, MaxoutMLP, RBFNetwork, Softma
 from advref.tools.gradient_audit import ATOL, RTOL, check_model, draw_instance, randomize_params
 
 D, K, N = 7, 3, 4
-DROPOUT = {"include_probs": (0.8, 0.5, 0.5), "scales": (1.0, 2.0, 2.0)}
+DROPOUT: dict[str, Any] = {"include_probs": (0.8, 0.5, 0.5), "scales": (1.0, 2.0, 2.0)}
 
 SUITE = {
     "logistic": lambda: LogisticRegression(D),
