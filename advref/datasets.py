@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from advref.data_loaders import binary_subset, find_mnist, load_mnist, load_mnist_sample
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import DTypeLike
 
 DATA_CHOICES = ("mnist", "sample", "binary37", "binary37-sample")
 
 
-def load_data(name, dtype):
+def load_data(name: str,
+              dtype: DTypeLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """(x_train, y_train, x_test, y_test, n_classes) for a --data choice."""
     if name not in DATA_CHOICES:
         raise ValueError(f"data must be one of {DATA_CHOICES}, got {name!r} instead.")
@@ -21,7 +27,7 @@ def load_data(name, dtype):
     return data.x_train, data.y_train, data.x_test, data.y_test, 10
 
 
-def default_data(binary=False):
+def default_data(binary: bool = False) -> str:
     """Full MNIST when it is found, else the bundled sample (said on stderr)."""
     if find_mnist() is not None:
         return "binary37" if binary else "mnist"

@@ -9,6 +9,10 @@ at each write instead. Pass log=None for silence, or any file-like object.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 class _CurrentStderr:
@@ -31,16 +35,16 @@ class Prefixed:
     """A file-like object that writes each line to `stream` behind `prefix`, so the
     lines of processes that share one stderr say whose they are."""
 
-    def __init__(self, stream, prefix):
+    def __init__(self, stream: TextIO, prefix: str) -> None:
         self.stream, self.prefix, self.pending = stream, prefix, ""
 
-    def write(self, text):
+    def write(self, text: str) -> int:
         self.pending += text
         *lines, self.pending = self.pending.split("\n")
         for line in lines:
             self.stream.write(f"{self.prefix}{line}\n")
         return len(text)
 
-    def flush(self):
+    def flush(self) -> None:
         self.stream.flush()
 

@@ -11,11 +11,16 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .console import STDERR
 from .files import open_new, part_name
 from .idx import DataError, read_bytes
 from .mnist_files import FILES, SHA256, cache_dir, file_in
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 DEFAULT_MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -42,8 +47,9 @@ def fetch_one(url: str, dest: Path, name: str, timeout: float) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def download_mnist(dest_dir=None, *, mirrors=DEFAULT_MIRRORS, timeout=60.0,
-                   log=STDERR) -> Path:
+def download_mnist(dest_dir: str | os.PathLike[str] | None = None, *,
+                   mirrors: Sequence[str] = DEFAULT_MIRRORS, timeout: float = 60.0,
+                   log: Any = STDERR) -> Path:
     """Fetch whichever of the four files are missing from `dest_dir` (default: cache).
 
     Returns the folder. Raises DataError listing every mirror's failure when a

@@ -16,6 +16,10 @@ import os
 import secrets
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
 
 PART_SUFFIX = ".part"
 
@@ -24,7 +28,7 @@ def _stale_parts(path: Path):
     return path.parent.glob(f".{path.name}.*{PART_SUFFIX}")
 
 
-def atomic_write_bytes(path, content: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike[str], content: bytes) -> None:
     """Write `content` to `path` through a temporary file and os.replace."""
     path = Path(path)
     for stale in _stale_parts(path):
@@ -53,7 +57,7 @@ def part_name(path: Path, suffix: str = PART_SUFFIX) -> Path:
     return path.parent / f".{path.name}.{secrets.token_hex(8)}{suffix}"
 
 
-def open_new(tmp: Path):
+def open_new(tmp: Path) -> BinaryIO:
     """Create `tmp` for writing in binary, readable by the owner only; fails if it exists."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     return os.fdopen(os.open(tmp, flags, 0o600), "wb")
@@ -65,7 +69,7 @@ def current_umask() -> int:
     return mask
 
 
-def check_regular_file(path, what="file") -> Path:
+def check_regular_file(path: str | os.PathLike[str], what: str = "file") -> Path:
     """`path` as a Path if it names an existing regular file; else a clear error."""
     path = Path(path)
     try:
@@ -81,7 +85,7 @@ def check_regular_file(path, what="file") -> Path:
     return path
 
 
-def check_writable_target(path, what="--out") -> Path:
+def check_writable_target(path: str | os.PathLike[str], what: str = "--out") -> Path:
     """Fail now, naming `path`, if a file could not later be written there."""
     text = os.fspath(path)
     if not text:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 import zlib
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def _gunzip(raw, path, limit, why):
     return bytes(out)
 
 
-def read_bytes(path, max_bytes=None) -> bytes:
+def read_bytes(path: str | os.PathLike[str], max_bytes: int | None = None) -> bytes:
     """The decompressed content of `path` (gzip detected by its magic bytes).
 
     Decompression streams and stops past `max_bytes` (default: what a gzip stream
@@ -107,7 +108,7 @@ def read_bytes(path, max_bytes=None) -> bytes:
     return raw
 
 
-def parse_idx(data: bytes, name="<bytes>") -> np.ndarray:
+def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """Parse IDX content already in memory; `name` is used in error messages.
 
     Returns a read-only native-endian array viewing `data` where possible.
@@ -148,7 +149,7 @@ def _declared_size(head):
     return 4 + 4 * head[3] + math.prod(int(s) for s in shape) * TYPE_CODES[head[2]].itemsize
 
 
-def read_idx(path) -> np.ndarray:
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read an IDX file (raw or gzip) into an array of its declared dtype and shape.
 
     A gzip file is decompressed only up to the size its IDX header declares, and a
@@ -167,7 +168,7 @@ def read_idx(path) -> np.ndarray:
     return parse_idx(read_bytes(path, max_bytes=limit), str(path))
 
 
-def write_idx(path, array) -> None:
+def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
     """Write `array` as IDX; gzip-compressed when `path` ends in ``.gz``.
 
     The write is atomic: a temporary file in the same folder is renamed over

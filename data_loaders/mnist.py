@@ -9,7 +9,8 @@ decompressed content before it is parsed; a mismatch is an error.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import os
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from .mnist_files import (  # noqa: F401  (part of this module's interface)
     verified_bytes,
 )
 
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
+
 
 class Dataset(NamedTuple):
     """Train and test arrays: x is (n, 784) float in [0, 1], y is (n,) int64."""
@@ -39,7 +43,7 @@ class Dataset(NamedTuple):
     y_test: np.ndarray
 
 
-def not_found_error(data_dir=None) -> DataError:
+def not_found_error(data_dir: str | os.PathLike[str] | None = None) -> DataError:
     looked = "\n".join(f"  - {d}" for d in candidate_dirs(data_dir))
     return DataError("MNIST not found. Looked for the four files "
                      f"({', '.join(FILES)}; .gz or raw) in:\n{looked}\n"
@@ -47,7 +51,7 @@ def not_found_error(data_dir=None) -> DataError:
                      "to a folder that holds them.")
 
 
-def images_to_float(images: np.ndarray, dtype) -> np.ndarray:
+def images_to_float(images: np.ndarray, dtype: DTypeLike) -> np.ndarray:
     """(n, 28, 28) uint8 -> (n, 784) `dtype` in [0, 1] (x / 255), one allocation."""
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
@@ -57,7 +61,8 @@ def images_to_float(images: np.ndarray, dtype) -> np.ndarray:
     return out
 
 
-def load_mnist(data_dir=None, *, download=False, dtype=np.float64) -> Dataset:
+def load_mnist(data_dir: str | os.PathLike[str] | None = None, *, download: bool = False,
+               dtype: DTypeLike = np.float64) -> Dataset:
     """Load and verify MNIST: 60,000 train and 10,000 test images.
 
     Images come as (n, 784) arrays of `dtype` in [0, 1] (pixel / 255), labels as
@@ -81,7 +86,8 @@ def load_mnist(data_dir=None, *, download=False, dtype=np.float64) -> Dataset:
     )
 
 
-def train_valid_split(x, y, n_valid=10_000):
+def train_valid_split(x: np.ndarray, y: np.ndarray, n_valid: int = 10_000
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The maxout recipe's split: the first n - n_valid examples train, the rest validate.
 
     For MNIST's 60,000 training images this is 0..50k / 50k..60k.
@@ -96,7 +102,8 @@ def train_valid_split(x, y, n_valid=10_000):
     return x[:cut], y[:cut], x[cut:], y[cut:]
 
 
-def binary_subset(x, y, classes=(3, 7)):
+def binary_subset(x: np.ndarray, y: np.ndarray,
+                  classes: tuple[int, int] = (3, 7)) -> tuple[np.ndarray, np.ndarray]:
     """The examples of two classes, relabelled 0 (first class) and 1 (second).
 
     Returns new arrays (x_sub, y_sub); y_sub is int64.

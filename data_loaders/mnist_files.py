@@ -48,7 +48,7 @@ def cache_dir() -> Path:
     return Path(base) / "advref" / "mnist"
 
 
-def candidate_sources(data_dir=None) -> list[tuple[str, Path]]:
+def candidate_sources(data_dir: str | os.PathLike[str] | None = None) -> list[tuple[str, Path]]:
     """(where it comes from, folder) for each folder `load_mnist` looks in, in order:
     the argument, $ADVREF_DATA, the user cache (left out where there is no home)."""
     out = []
@@ -63,7 +63,7 @@ def candidate_sources(data_dir=None) -> list[tuple[str, Path]]:
     return out
 
 
-def candidate_dirs(data_dir=None) -> list[Path]:
+def candidate_dirs(data_dir: str | os.PathLike[str] | None = None) -> list[Path]:
     """The folders `load_mnist` looks in, in order."""
     return [folder for _, folder in candidate_sources(data_dir)]
 
@@ -86,7 +86,7 @@ def present_file_in(folder: Path, name: str) -> Path:
     return path
 
 
-def find_mnist(data_dir=None) -> Path | None:
+def find_mnist(data_dir: str | os.PathLike[str] | None = None) -> Path | None:
     """The first candidate folder that holds all four files, or None."""
     for folder in candidate_dirs(data_dir):
         if all(file_in(folder, name) for name in FILES):

@@ -10,11 +10,18 @@ from __future__ import annotations
 
 import zipfile
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .idx import DataError
 from .mnist import Dataset, images_to_float
+
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
+    from numpy.typing import DTypeLike
+
 
 SAMPLE_FILE = "mnist_sample.npz"
 TRAIN_PER_CLASS = 200
@@ -23,14 +30,14 @@ SAMPLE_SEED = 20150101
 KEYS = ("x_train", "y_train", "x_test", "y_test", "train_index", "test_index")
 
 
-def stratified_indices(y, per_class, rng) -> np.ndarray:
+def stratified_indices(y: np.ndarray, per_class: int, rng: np.random.Generator) -> np.ndarray:
     """`per_class` indices of each class of y, drawn without replacement, sorted."""
     picks = [rng.choice(np.flatnonzero(y == c), per_class, replace=False)
              for c in np.unique(y)]
     return np.sort(np.concatenate(picks))
 
 
-def sample_path():
+def sample_path() -> Traversable:
     return resources.files(__package__).joinpath(SAMPLE_FILE)
 
 
@@ -52,7 +59,7 @@ def load_sample_arrays() -> dict:
     return arrays
 
 
-def load_mnist_sample(*, dtype=np.float64) -> Dataset:
+def load_mnist_sample(*, dtype: DTypeLike = np.float64) -> Dataset:
     """The bundled sample in the same form as `load_mnist`: (n, 784) `dtype` in [0, 1]."""
     a = load_sample_arrays()
     return Dataset(images_to_float(a["x_train"], dtype), a["y_train"].astype(np.int64),

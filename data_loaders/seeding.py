@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
+if TYPE_CHECKING:
+    from typing import Any
 
-def as_generator(rng, name="rng") -> np.random.Generator:
+
+def as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
     """`rng` itself if it is a numpy Generator, else a new one seeded by the int
     `rng` (>= 0). None, bools, floats and negative seeds are refused: no unseeded
     or ambiguous draws."""

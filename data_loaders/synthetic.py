@@ -10,12 +10,21 @@ grows with d: the paper's linear explanation in miniature.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .seeding import as_generator
 
+if TYPE_CHECKING:
+    from numpy.typing import DTypeLike
 
-def gaussian_classes(n, d, k, *, rng, separation=8.0, noise=1.0, dtype=np.float64):
+    from advref.models.protocol import Seed
+
+
+def gaussian_classes(n: int, d: int, k: int, *, rng: Seed, separation: float = 8.0,
+                     noise: float = 1.0,
+                     dtype: DTypeLike = np.float64) -> tuple[np.ndarray, np.ndarray]:
     """n examples of dimension d from k Gaussian classes (balanced, shuffled).
 
     Returns x (n, d) of `dtype` and y (n,) int64 in [0, k).

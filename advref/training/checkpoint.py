@@ -24,8 +24,14 @@ os.replace), so a kill during a save leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
 import io
 import json
+import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,7 +72,8 @@ class TrainState:
     order: np.ndarray | None = None
 
 
-def save_checkpoint(path, key, params, state: TrainState) -> None:
+def save_checkpoint(path: str | os.PathLike[str], key: str, params: dict[str, np.ndarray],
+                    state: TrainState) -> None:
     """Write the state (and the model's params) to `path` atomically."""
     header = {"format": FORMAT, "version": VERSION, "key": key,
               "epoch": state.epoch, "batch": state.batch, "updates": state.updates,
@@ -74,7 +81,7 @@ def save_checkpoint(path, key, params, state: TrainState) -> None:
               "seconds": state.seconds, "history": state.history,
               "rng_state": state.rng_state, "has_best": state.best is not None,
               "has_order": state.order is not None}
-    arrays = {f"param/{k}": v for k, v in params.items()}
+    arrays: dict[str, Any] = {f"param/{k}": v for k, v in params.items()}
     arrays.update({f"velocity/{k}": v for k, v in state.velocity.items()})
     if state.best is not None:
         arrays.update({f"best/{k}": v for k, v in state.best.items()})
@@ -101,7 +108,8 @@ def _check_like(path, what, arrays, params):
                                   f"{params[k].shape} {params[k].dtype}")
 
 
-def load_checkpoint(path, key, params) -> tuple[dict, TrainState]:
+def load_checkpoint(path: str | os.PathLike[str], key: str,
+                    params: dict[str, np.ndarray]) -> tuple[dict, TrainState]:
     """(params, state) from `path`, checked against `key` and the model's `params`."""
     path = Path(path)
     check_regular_file(path, "checkpoint")

@@ -11,10 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from advref.models.file_checks import ModelFileError, member_sizes
+
+if TYPE_CHECKING:
+    import os
+    from pathlib import Path
+    from typing import Any
+
+    from advref.models.protocol import Trainable
+    from advref.training.checkpoint import TrainState
 
 
 class CheckpointError(ValueError):
@@ -26,7 +35,7 @@ def _corrupt(path, field, expected, got):
                            f"{got!r:.80} instead")
 
 
-def check_members(path):
+def check_members(path: Path) -> dict:
     """{member: (shape, dtype)}, each header checked against the file's real bytes."""
     try:
         return member_sizes(path)
@@ -58,7 +67,7 @@ def _real(path, header, field, low=-math.inf):
     return float(value)
 
 
-def check_header(path, header):
+def check_header(path: Path, header: Any) -> dict:
     """The header's scalar fields, each of its type and range; returns them."""
     out = {f: _count(path, header, f) for f in ("epoch", "batch", "updates", "waited")}
     out.update({f: _flag(path, header, f) for f in ("finished", "has_best", "has_order")})
@@ -94,7 +103,8 @@ def _check_rng_state(path, state):
                        f"{type(err).__name__}: {err}") from None
 
 
-def check_positions(path, state, n_examples):
+def check_positions(path: str | os.PathLike[str], state: TrainState,
+                    n_examples: int) -> None:
     """The saved indices against the training set they index (n_examples rows):
     the monitor subset inside it, and a mid-epoch order that is a permutation of it
     with the next batch inside it."""
@@ -113,7 +123,7 @@ def check_positions(path, state, n_examples):
             raise _corrupt(path, "batch", f"at most {n_examples}", state.batch)
 
 
-def key_difference(saved, expected) -> str:
+def key_difference(saved: Any, expected: Any) -> str:
     """Where two keys differ, by field: what a refused checkpoint's message names."""
     if isinstance(saved, dict) and isinstance(expected, dict):
         fields = sorted(k for k in {*saved, *expected} if saved.get(k) != expected.get(k))
@@ -122,7 +132,8 @@ def key_difference(saved, expected) -> str:
     return f"its key {str(saved)[:16]}..., this run's {str(expected)[:16]}..."
 
 
-def derived_key(model, x, y, x_valid, y_valid, *settings) -> str:
+def derived_key(model: Trainable, x: np.ndarray, y: np.ndarray, x_valid: np.ndarray | None,
+                y_valid: np.ndarray | None, *settings: Any) -> str:
     """A checkpoint key from the run itself, for callers that give none: the model's
     class and configuration, a digest of the data, and the main settings (a seed given
     as a Generator counts by type alone: its state at the start is not recorded)."""

@@ -19,13 +19,20 @@ acts like L1 weight decay, but inside the softplus: it fades once the margin
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from advref._validation import check_eps
 from advref.models.outputs import sigmoid, softplus
 
+if TYPE_CHECKING:
+    from advref.models.linear import LogisticRegression
+    from advref.models.protocol import Grads, TrainingObjective
 
-def adversarial_logistic_loss(model, x, y, eps):
+
+def adversarial_logistic_loss(model: LogisticRegression, x: np.ndarray, y: np.ndarray,
+                              eps: float) -> tuple[float, Grads]:
     """(mean adversarial loss, grads {"W", "b"}) of a LogisticRegression, no clipping."""
     eps = check_eps(eps)
     if type(model).__name__ != "LogisticRegression":
@@ -41,7 +48,7 @@ def adversarial_logistic_loss(model, x, y, eps):
     return softplus(t).mean(), grads
 
 
-def adversarial_logistic(eps=0.25):
+def adversarial_logistic(eps: float = 0.25) -> TrainingObjective:
     """The closed-form loss as a trainer objective (model, x, y, rng) -> (loss, grads)."""
     eps = check_eps(eps)
     return lambda model, x, y, rng: adversarial_logistic_loss(model, x, y, eps)

@@ -11,8 +11,12 @@ with validation data "valid_error"; the second stage's continue rule adds
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 @dataclass
@@ -33,7 +37,7 @@ class History:
                 "updates": self.updates}
 
     @classmethod
-    def from_dict(cls, d):
+    def from_dict(cls, d: dict) -> History:
         bve = d["best_valid_error"]
         return cls(epochs=list(d["epochs"]), best_epoch=d["best_epoch"],
                    best_valid_error=float("nan") if bve is None else bve,
@@ -41,11 +45,12 @@ class History:
                    updates=d["updates"])
 
 
-def format_seconds(s):
+def format_seconds(s: float) -> str:
     return f"{int(s // 60)}m{int(s % 60):02d}s" if s >= 60 else f"{s:.1f}s"
 
 
-def log_epoch(log, record, epochs, patience_left=None):
+def log_epoch(log: TextIO | None, record: dict, epochs: int,
+              patience_left: int | None = None) -> None:
     """One progress line: the record, and the time left at the mean epoch time, to
     the epoch cap and, with early stopping, to the latest epoch it can stop at
     (patience_left epochs more without a better one)."""

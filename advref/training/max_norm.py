@@ -19,7 +19,7 @@ import numpy as np
 FEW_COLUMNS = 20
 
 
-def limit_column_norms(W, max_col_norm):
+def limit_column_norms(W: np.ndarray, max_col_norm: float) -> None:
     """Rescale, in place, each column of W whose L2 norm exceeds max_col_norm to it.
 
     Column j becomes W[:, j] * (max_col_norm / norm_j), computed either through

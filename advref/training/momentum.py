@@ -22,20 +22,22 @@ import numpy as np
 BLOCK_BYTES = 128 * 1024
 
 
-def momentum_update_reference(p, v, g, mu, step):
+def momentum_update_reference(p: np.ndarray, v: np.ndarray, g: np.ndarray, mu: float,
+                              step: float) -> None:
     """v = mu v - step g ; p = p + v, in place on p and v, array-wide."""
     v *= mu
     v -= step * g
     p += v
 
 
-def block_rows(p, block_bytes=BLOCK_BYTES):
+def block_rows(p: np.ndarray, block_bytes: int = BLOCK_BYTES) -> int:
     """How many leading-axis rows of p make about `block_bytes` (at least one)."""
     row_bytes = p.itemsize * max(1, p.size // max(1, len(p)))
     return max(1, block_bytes // row_bytes)
 
 
-def momentum_update(p, v, g, mu, step, block_bytes=BLOCK_BYTES):
+def momentum_update(p: np.ndarray, v: np.ndarray, g: np.ndarray, mu: float, step: float,
+                    block_bytes: int = BLOCK_BYTES) -> None:
     """The same update as momentum_update_reference, block by block (see above).
 
     p, v and g must have one shape; p and v are updated in place, g is not modified.

@@ -9,14 +9,20 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from advref._validation import check_clip, check_eps, check_norm
 from advref.analysis.metrics import error_rate
 from advref.attacks.fast_gradient import fgsm
 
+if TYPE_CHECKING:
+    from advref.models.protocol import Box, Monitor
 
-def adversarial_error(eps=0.25, *, norm=np.inf, clip=(0.0, 1.0)):
+
+def adversarial_error(eps: float = 0.25, *, norm: float = np.inf,
+                      clip: Box = (0.0, 1.0)) -> Monitor:
     """A monitor: error on the FGSM examples (true labels) of the monitored data."""
     eps, norm, clip = check_eps(eps), check_norm(norm), check_clip(clip)
 
@@ -26,7 +32,7 @@ def adversarial_error(eps=0.25, *, norm=np.inf, clip=(0.0, 1.0)):
     return monitor
 
 
-def resolve_monitor(monitor, eps):
+def resolve_monitor(monitor: str | Monitor, eps: float) -> Monitor:
     if callable(monitor):
         return monitor
     if monitor == "clean":

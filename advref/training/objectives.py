@@ -39,6 +39,7 @@ anything (the continue rule of advref.training.second_stage stops on it).
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -46,13 +47,20 @@ from advref._validation import check_clip, check_eps, check_norm, check_number
 from advref.attacks.fast_gradient import attack_arguments, fgsm, step_along
 from advref.attacks.noise import random_sign, random_uniform
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
-def clean_objective(model, x, y, rng):
+    from advref.models.protocol import Box, Grads, Perturbation, Trainable, TrainingObjective
+
+
+def clean_objective(model: Trainable, x: np.ndarray, y: np.ndarray,
+                    rng: np.random.Generator) -> tuple[float, Grads]:
     """J(theta, x, y) in training mode (dropout on): (mean loss, grads)."""
     return model.loss_and_grads(x, y, train=True, rng=rng)
 
 
-def mean_loss(model, x, y, rng):
+def mean_loss(model: Trainable, x: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> float:
     """The training-mode mean loss; models without `mean_loss` pay for a backward pass."""
     f = getattr(model, "mean_loss", None)
     if f is not None:
@@ -60,7 +68,8 @@ def mean_loss(model, x, y, rng):
     return model.loss_and_grads(x, y, train=True, rng=rng)[0]
 
 
-def objective_value(objective, model, x, y, rng, batch_size=1000) -> float:
+def objective_value(objective: TrainingObjective, model: Trainable, x: np.ndarray, y: np.ndarray,
+                    rng: np.random.Generator, batch_size: int = 1000) -> float:
     """The mean of `objective` over (x, y) at the current parameters, in batches of
     `batch_size` (each batch weighted by its size); nothing is updated. Uses
     objective.value where the objective offers it, else discards its gradients."""
@@ -75,11 +84,11 @@ def objective_value(objective, model, x, y, rng, batch_size=1000) -> float:
     return total / len(x)
 
 
-def check_alpha(alpha):
+def check_alpha(alpha: Any) -> float:
     return check_number(alpha, "alpha", low=0.0, high=1.0)
 
 
-def mixed_objective(perturb, alpha):
+def mixed_objective(perturb: Perturbation, alpha: float) -> TrainingObjective:
     """alpha * J(x) + (1 - alpha) * J(perturb(model, x, y, rng)), x' held constant."""
     alpha = check_alpha(alpha)
 
@@ -109,23 +118,25 @@ def mixed_objective(perturb, alpha):
         return alpha * mean_loss(model, x, y, rng) + (1 - alpha) * mean_loss(model, x_other,
                                                                             y, rng)
 
-    objective.value = value
+    cast(Any, objective).value = value
     return objective
 
 
 ADV_GRADS = ("eval", "train")
 
 
-def check_adv_grad(grad):
+def check_adv_grad(grad: Any) -> str:
     if not isinstance(grad, str) or grad not in ADV_GRADS:
         raise ValueError(f"grad (how x_adv's gradient is taken) must be one of "
                          f"{', '.join(ADV_GRADS)}, got {grad!r} instead.")
     return grad
 
 
-def training_mode_fgsm(model, x, y, rng, eps, norm, clip):
+def training_mode_fgsm(model: Any, x: np.ndarray, y: np.ndarray, rng: np.random.Generator,
+                       eps: float, norm: float, clip: Box) -> np.ndarray:
     """x_adv from the training-mode loss under its own dropout mask (grad="train")."""
     x, eps, clip, y = attack_arguments(model, x, eps, y, False, clip, "adversarial training")
+    parameters: Mapping[str, inspect.Parameter]
     try:
         parameters = inspect.signature(model.loss_grad).parameters
     except (TypeError, ValueError):
@@ -139,7 +150,8 @@ def training_mode_fgsm(model, x, y, rng, eps, norm, clip):
     return step_along(x, grad, eps, norm, clip=clip)
 
 
-def adversarial(eps=0.25, alpha=0.5, *, norm=np.inf, clip=(0.0, 1.0), grad="eval"):
+def adversarial(eps: float = 0.25, alpha: float = 0.5, *, norm: float = np.inf,
+                clip: Box = (0.0, 1.0), grad: str = "eval") -> TrainingObjective:
     """The adversarial training objective (module docstring); `grad` says how x_adv's
     input gradient is taken: "eval" (no dropout) or "train" (its own dropout mask)."""
     eps, norm, clip = check_eps(eps), check_norm(norm), check_clip(clip)
@@ -150,7 +162,8 @@ def adversarial(eps=0.25, alpha=0.5, *, norm=np.inf, clip=(0.0, 1.0), grad="eval
                                                          clip=clip), alpha)
 
 
-def noise(kind="sign", eps=0.25, alpha=0.5, *, clip=(0.0, 1.0)):
+def noise(kind: str = "sign", eps: float = 0.25, alpha: float = 0.5, *,
+          clip: Box = (0.0, 1.0)) -> TrainingObjective:
     """Training on random sign noise (+-eps) or uniform U(-eps, eps) noise."""
     draws = {"sign": random_sign, "uniform": random_uniform}
     if kind not in draws:

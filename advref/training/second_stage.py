@@ -26,16 +26,25 @@ Both record what ran: every stage-2 History record of "continue" holds
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from advref.training.history import History
 from advref.training.objectives import clean_objective, objective_value
 from advref.training.sgd import train
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from advref.models.protocol import Seed, Trainable
+
 RULES = ("continue", "retrain")
 
 
-def check_rule(rule):
+def check_rule(rule: Any) -> str:
     if rule not in RULES:
         raise ValueError(f"second-stage rule must be one of {RULES}, got {rule!r} instead.")
     return rule
@@ -51,7 +60,7 @@ def _eval_rng(seq, epoch):
     return np.random.default_rng(np.random.SeedSequence(seq.entropy, spawn_key=(3, epoch)))
 
 
-def continue_settings(stage1: History, settings):
+def continue_settings(stage1: History, settings: dict) -> dict:
     """The stage-2 optimiser settings of "continue": lr and momentum where the best
     epoch left them, no early stopping."""
     if not stage1.epochs or stage1.best_epoch < 1:
@@ -66,7 +75,7 @@ def continue_settings(stage1: History, settings):
     return out
 
 
-def first_match(values, target):
+def first_match(values: Sequence[float], target: float) -> int | None:
     """The 1-based index of the first value <= target, or None."""
     for i, v in enumerate(values, 1):
         if v <= target:
@@ -74,9 +83,13 @@ def first_match(values, target):
     return None
 
 
-def continue_training(model, stage1: History, x, y, x_valid, y_valid, *, rng=0,
-                      match_value=None, target=None, checkpoint=None, checkpoint_key=None,
-                      resume=False, **settings) -> History:
+def continue_training(model: Trainable, stage1: History, x: np.ndarray, y: np.ndarray,
+                      x_valid: np.ndarray, y_valid: np.ndarray, *, rng: Seed = 0,
+                      match_value: Callable[[Any, int], float] | None = None,
+                      target: float | None = None,
+                      checkpoint: str | os.PathLike[str] | None = None,
+                      checkpoint_key: str | None = None, resume: bool = False,
+                      **settings: Any) -> History:
     """Stage 2 by the "continue" rule (module docstring), in place on `model`, which
     must hold the best stage-1 parameters. `target` and `match_value(model, epoch)`
     replace the measured training and validation objectives (tests)."""
@@ -101,8 +114,10 @@ def continue_training(model, stage1: History, x, y, x_valid, y_valid, *, rng=0,
                  **settings)
 
 
-def retrain(make_model, stage1: History, x, y, x_valid, y_valid, *, rng=0, checkpoint=None,
-            checkpoint_key=None, resume=False, **settings):
+def retrain(make_model: Callable[[], Any], stage1: History, x: np.ndarray, y: np.ndarray,
+            x_valid: np.ndarray, y_valid: np.ndarray, *, rng: Seed = 0,
+            checkpoint: str | os.PathLike[str] | None = None, checkpoint_key: str | None = None,
+            resume: bool = False, **settings: Any) -> tuple[Any, History]:
     """Stage 2 by the "retrain" rule: (fresh model, History)."""
     settings = {k: v for k, v in settings.items() if k not in ("patience", "epochs")}
     model = make_model()
@@ -113,21 +128,27 @@ def retrain(make_model, stage1: History, x, y, x_valid, y_valid, *, rng=0, check
     return model, history
 
 
-def second_stage(rule, model, stage1: History, make_model, x, y, x_valid, y_valid, *, rng=0,
-                 checkpoint=None, checkpoint_key=None, resume=False, **settings):
+def second_stage(rule: str, model: Trainable, stage1: History, make_model: Callable[[], Any],
+                 x: np.ndarray, y: np.ndarray, x_valid: np.ndarray, y_valid: np.ndarray, *,
+                 rng: Seed = 0, checkpoint: str | os.PathLike[str] | None = None,
+                 checkpoint_key: str | None = None, resume: bool = False,
+                 **settings: Any) -> tuple[Any, History]:
     """Stage 2 by `rule` after a stage 1 that left `model` at its best parameters:
     (model, stage-2 History); "retrain" returns a fresh model from make_model."""
     check_rule(rule)
-    common = {"rng": rng, "checkpoint": checkpoint, "checkpoint_key": checkpoint_key,
-              "resume": resume}
+    common: dict[str, Any] = {"rng": rng, "checkpoint": checkpoint,
+                              "checkpoint_key": checkpoint_key, "resume": resume}
     if rule == "retrain":
         return retrain(make_model, stage1, x, y, x_valid, y_valid, **common, **settings)
     history = continue_training(model, stage1, x, y, x_valid, y_valid, **common, **settings)
     return model, history
 
 
-def train_two_stage(make_model, x, y, x_valid, y_valid, *, rule="retrain", rng=0,
-                    checkpoints=None, checkpoint_key=None, resume=False, **settings):
+def train_two_stage(make_model: Callable[[], Any], x: np.ndarray, y: np.ndarray,
+                    x_valid: np.ndarray, y_valid: np.ndarray, *, rule: str = "retrain",
+                    rng: Seed = 0, checkpoints: Sequence[str | os.PathLike[str]] | None = None,
+                    checkpoint_key: str | None = None, resume: bool = False,
+                    **settings: Any) -> tuple[Any, History, History]:
     """Stage 1 (early stopping on x_valid) then stage 2 by `rule`.
 
     `checkpoints` is a path prefix: stage k checkpoints to PREFIX.stageK.ckpt.npz.

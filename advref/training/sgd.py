@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,17 +44,25 @@ from advref.training.momentum import momentum_update
 from advref.training.monitors import resolve_monitor
 from advref.training.objectives import clean_objective
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from advref.models.protocol import Monitor, Seed, Trainable, TrainingObjective
+
 TRAIN_MONITOR_SIZE = 10_000
 
 
-def momentum_at(epoch, momentum, final_momentum, start, saturate):
+def momentum_at(epoch: int, momentum: float, final_momentum: float | None, start: int,
+                saturate: int) -> float:
     if final_momentum is None or saturate <= start:
         return momentum
     frac = min(max((epoch - start) / (saturate - start), 0.0), 1.0)
     return momentum + (final_momentum - momentum) * frac
 
 
-def decay_terms(l1, l2, weight_names):
+def decay_terms(l1: float | dict | None, l2: float | dict | None,
+                weight_names: Sequence[str]) -> dict[str, tuple[float, float]]:
     """{param: (l1, l2)} from floats (all weights) or dicts {param: coef}, each >= 0."""
     def as_dict(value, name):
         if value is None:
@@ -63,15 +72,17 @@ def decay_terms(l1, l2, weight_names):
         value = check_number(value, name, low=0.0)
         return dict.fromkeys(weight_names, value) if value else {}
 
-    l1, l2 = as_dict(l1, "l1"), as_dict(l2, "l2")
-    for name in (*l1, *l2):
+    d1, d2 = as_dict(l1, "l1"), as_dict(l2, "l2")
+    for name in (*d1, *d2):
         if name not in weight_names:
             raise ValueError(f"weight decay names a weight matrix of {list(weight_names)}, got "
                              f"{name!r} instead.")
-    return {k: (l1.get(k, 0.0), l2.get(k, 0.0)) for k in {*l1, *l2}}
+    return {k: (d1.get(k, 0.0), d2.get(k, 0.0)) for k in {*d1, *d2}}
 
 
-def sgd_step(model, grads, velocity, mu, step, decay, max_col_norm):
+def sgd_step(model: Trainable, grads: dict[str, np.ndarray], velocity: dict[str, np.ndarray],
+             mu: float, step: float, decay: dict[str, tuple[float, float]],
+             max_col_norm: float | None) -> None:
     """One momentum update of every parameter in place (see the module docstring).
 
     The update runs block by block (advref.training.momentum), and each weight matrix's
@@ -84,7 +95,7 @@ def sgd_step(model, grads, velocity, mu, step, decay, max_col_norm):
             c1, c2 = decay[name]
             g = g + c1 * np.sign(p) + 2 * c2 * p
         momentum_update(p, velocity[name], g, mu, step)
-        if name in limited:
+        if name in limited and max_col_norm is not None:
             limit_column_norms(p, max_col_norm)
 
 
@@ -107,12 +118,18 @@ class _Checkpointer:
         self.last = time.perf_counter()
 
 
-def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0.0,
-          momentum=0.0, final_momentum=None, momentum_start=1, momentum_saturate=250,
-          max_col_norm="model", l1=None, l2=None, x_valid=None, y_valid=None, patience=None,
-          objective=clean_objective, monitor="clean", monitor_eps=0.25, callback=None, rng=0,
-          log=STDERR, restore_best=True, checkpoint=None, checkpoint_key=None,
-          resume=False, checkpoint_seconds=300.0) -> History:
+def train(model: Trainable, x: np.ndarray, y: np.ndarray, *, epochs: int, batch_size: int = 100,
+          lr: float = 0.1, lr_decay: float = 1.0, lr_min: float = 0.0, momentum: float = 0.0,
+          final_momentum: float | None = None, momentum_start: int = 1,
+          momentum_saturate: int = 250, max_col_norm: float | str | None = "model",
+          l1: float | dict | None = None, l2: float | dict | None = None,
+          x_valid: np.ndarray | None = None, y_valid: np.ndarray | None = None,
+          patience: int | None = None, objective: TrainingObjective = clean_objective,
+          monitor: str | Monitor = "clean", monitor_eps: float = 0.25,
+          callback: Callable[[dict, Any], Any] | None = None, rng: Seed = 0,
+          log: Any = STDERR, restore_best: bool = True,
+          checkpoint: str | os.PathLike[str] | None = None, checkpoint_key: str | None = None,
+          resume: bool = False, checkpoint_seconds: float = 300.0) -> History:
     """Train `model` in place; returns the History. See the module docstring.
 
     With `checkpoint` (a path), the whole loop state is saved there atomically
@@ -170,6 +187,7 @@ def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0
         raise ValueError(f"checkpoint {checkpoint} already exists: resume from it, or remove "
                          "it to start afresh.")
     if resume and checkpoint is not None and Path(checkpoint).exists():
+        assert checkpoint_key is not None        # derived above when not given
         params, state = load_checkpoint(checkpoint, checkpoint_key, model.params)
         check_positions(checkpoint, state, len(x))
         for k, v in params.items():
@@ -208,7 +226,7 @@ def train(model, x, y, *, epochs, batch_size=100, lr=0.1, lr_decay=1.0, lr_min=0
                   "updates": state.updates,
                   "train_error": error_rate(model, x[monitor_idx], y[monitor_idx])}
         state.order = None
-        if x_valid is not None:
+        if x_valid is not None and y_valid is not None:         # both or neither (above)
             record["valid_error"] = float(monitor(model, x_valid, y_valid))
             if state.best is None or record["valid_error"] < history.best_valid_error:
                 history.best_valid_error, history.best_epoch, state.waited = \

@@ -34,6 +34,7 @@ xi = 1e-6 (MNIST's many zero pixels can); raise xi for such data if needed.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -47,8 +48,14 @@ from advref._validation import (
 from advref.attacks.fast_gradient import linear_step
 from advref.models.outputs import log_softmax
 
+if TYPE_CHECKING:
+    from typing import Any
 
-def check_softmax_model(model):
+    from advref.models.base import Model
+    from advref.models.protocol import Grads, Seed, TrainingObjective
+
+
+def check_softmax_model(model: Any) -> None:
     output = getattr(model, "output", None)     # protocol models may have none
     if output is not None and output.name != "softmax":
         raise ValueError(f"VAT needs softmax scores, got a model with {output.name} output "
@@ -68,7 +75,7 @@ def _g(c):
     return np.where(small, series * c * c, np.expm1(c) - c)
 
 
-def kl_between_scores(z, z_adv):
+def kl_between_scores(z: np.ndarray, z_adv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(KL_i(softmax(z) || softmax(z_adv)) (n,), dKL/dz_adv (n, k)), softmax(z) held
     constant; the module docstring derives the form."""
     log_p = log_softmax(z)
@@ -90,21 +97,23 @@ def kl_between_scores(z, z_adv):
     return np.log1p(total[:, 0]), moved / (1 + total)
 
 
-def unit_rows(v):
+def unit_rows(v: np.ndarray) -> np.ndarray:
     """v / ||v||_2 per row (a zero row stays zero): the attacks' L2 step of size 1
     (advref.attacks.fast_gradient.linear_step), which rescales by max|v| first, so a
     row of any finite size, subnormal to the largest float, gives a unit direction."""
     return linear_step(v, 1.0, 2)
 
 
-def check_input_of(model, x):
+def check_input_of(model: Any, x: np.ndarray) -> np.ndarray:
     """x checked as a batch (float, finite, 2-D), and by the model where it can check."""
     x = check_batch(x)
     check = getattr(model, "check_input", None)
     return check(x)[0] if check is not None else x
 
 
-def virtual_adversarial_perturbation(model, x, *, eps, xi=1e-6, iterations=1, rng=0):
+def virtual_adversarial_perturbation(model: Model, x: np.ndarray, *, eps: float, xi: float = 1e-6,
+                                     iterations: int = 1,
+                                     rng: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
     """(r_vadv (n, d) of L2 norm eps per row, by power iteration (module docstring),
     and the clean scores z(x) that hold p constant).
 
@@ -127,7 +136,8 @@ def virtual_adversarial_perturbation(model, x, *, eps, xi=1e-6, iterations=1, rn
     return x.dtype.type(eps) * d, z_clean
 
 
-def vat_penalty(model, x, r, z_clean):
+def vat_penalty(model: Model, x: np.ndarray, r: np.ndarray,
+                z_clean: np.ndarray) -> tuple[float, Grads]:
     """(mean KL(p || q(x + r)), parameter grads) with r and p = softmax(z_clean),
     the clean scores, constants."""
     z, cache = model.forward(x + r)
@@ -136,7 +146,9 @@ def vat_penalty(model, x, r, z_clean):
     return kl.mean(), grads
 
 
-def vat(eps, *, xi=1e-6, iterations=1, weight=1.0, x_unlabelled=None, unlabelled_batch=None):
+def vat(eps: float, *, xi: float = 1e-6, iterations: int = 1, weight: float = 1.0,
+        x_unlabelled: np.ndarray | None = None,
+        unlabelled_batch: int | None = None) -> TrainingObjective:
     """Objective: supervised loss + weight * VAT penalty.
 
     Supervised VAT (x_unlabelled None) takes the penalty on the labelled batch;
