@@ -9,6 +9,10 @@ import numpy as np
 if TYPE_CHECKING:
     from typing import Any
 
+# What an `rng=` argument takes: an int seed or a Generator, or None where no
+# randomness is used (a model's forward pass without dropout).
+Seed = int | np.integer | np.random.Generator | None
+
 
 def as_generator(rng: Any, name: str = "rng") -> np.random.Generator:
     """`rng` itself if it is a numpy Generator, else a new one seeded by the int

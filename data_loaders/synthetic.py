@@ -19,7 +19,7 @@ from .seeding import as_generator
 if TYPE_CHECKING:
     from numpy.typing import DTypeLike
 
-    from advref.models.protocol import Seed
+    from advref.data_loaders.seeding import Seed
 
 
 def gaussian_classes(n: int, d: int, k: int, *, rng: Seed, separation: float = 8.0,

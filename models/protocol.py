@@ -27,7 +27,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-Seed = int | np.integer | np.random.Generator | None
+from advref.data_loaders.seeding import Seed
+
 Box = tuple[float, float] | None
 
 

@@ -21,9 +21,8 @@ from advref.data_loaders import train_valid_split
 from advref.data_loaders.files import check_writable_target
 from advref.datasets import DATA_CHOICES, default_data, load_data
 from advref.fitting.fit import RunFiles, fit
-from advref.fitting.recipes import RECIPES, get_recipe
+from advref.fitting.recipes import RECIPES, get_recipe, sample_epochs
 from advref.fitting.spec import Monitor, TrainSpec, array_digest
-from advref.reproduce.profiles import sample_epochs
 from advref.training.objectives import ADV_GRADS
 from advref.training.second_stage import RULES
 

@@ -85,6 +85,19 @@ RECIPES = {
 
 BINARY = frozenset({"logistic"})      # recipes trained on the 3-vs-7 data
 
+# Epoch caps for the bundled 2,000-image sample, by recipe family: the sample
+# profile's (advref.reproduce.profiles), and `advref train --data sample`'s default.
+SAMPLE_EPOCHS = {"softmax": 20, "logistic": 20, "maxout": 12, "mlp": 6, "rbf": 20}
+FAMILY = {"logistic": "logistic", "softmax": "softmax", "maxout": "maxout",
+          "maxout1600": "maxout", "maxout-sigmoid": "maxout", "relu": "mlp", "tanh": "mlp",
+          "rbf": "rbf"}
+
+
+def sample_epochs(recipe_name: str) -> int:
+    """The sample's epoch cap for a recipe: a minute's run instead of the recipe's
+    full-MNIST cap."""
+    return SAMPLE_EPOCHS[FAMILY[recipe_name]]
+
 
 @dataclass(frozen=True)
 class Recipe:

@@ -26,12 +26,12 @@ paper profile, the reproduction's hypothesis of how the paper made x_adv
 
 from __future__ import annotations
 
-from advref.fitting.recipes import get_recipe
+from advref.fitting.recipes import SAMPLE_EPOCHS, get_recipe
 
 PROFILES = {
     "sample": {
         "data": "sample", "binary": "binary37-sample", "dtype": "float32",
-        "epochs": {"softmax": 20, "logistic": 20, "maxout": 12, "mlp": 6, "rbf": 20},
+        "epochs": SAMPLE_EPOCHS,
         "overrides": {"maxout": {"irange": 0.05}}, "patience": None, "two_stage": False,
         "train_clip": [0.0, 1.0], "adv_grad": "eval",
         "n_minimal": 10, "minimal_candidates": 2, "n_rubbish": 2000, "n_subspace": 20,
@@ -86,13 +86,6 @@ MODELS: dict[str, tuple[str, str, dict]] = {
 def trains_on_binary(name) -> bool:
     """Whether model `name` trains on the binary 3-vs-7 data, as its recipe states."""
     return get_recipe(MODELS[name][0]).binary
-
-
-def sample_epochs(recipe_name):
-    """The sample profile's epoch cap for a recipe's family (`advref train --data
-    sample` starts from it): a minute's run instead of the recipe's full-MNIST cap."""
-    family = next(f for r, f, _ in MODELS.values() if r == recipe_name)
-    return PROFILES["sample"]["epochs"][family]
 
 
 def get_profile(name):

@@ -24,17 +24,12 @@ os.replace), so a kill during a save leaves the previous checkpoint intact.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from typing import Any
-
 import io
 import json
 import os
 import zipfile
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,31 +40,13 @@ from advref.training.checkpoint_checks import (
     check_members,
     key_difference,
 )
+from advref.training.train_state import TrainState
 
 __all__ = ["CheckpointError", "TrainState", "load_checkpoint", "save_checkpoint"]
 
 FORMAT = "advref-checkpoint"
 VERSION = 1
 HEADER = "__checkpoint__"
-
-
-@dataclass
-class TrainState:
-    """The trainer's position; arrays are held by reference, never copied here."""
-
-    epoch: int = 0                 # epochs completed
-    batch: int = 0                 # next batch start within the current epoch
-    updates: int = 0
-    loss_sum: float = 0.0
-    waited: int = 0
-    finished: bool = False
-    seconds: float = 0.0           # wall time spent before this process
-    history: dict = field(default_factory=dict)
-    rng_state: dict = field(default_factory=dict)
-    velocity: dict = field(default_factory=dict)
-    best: dict | None = None
-    monitor_idx: np.ndarray | None = None
-    order: np.ndarray | None = None
 
 
 def save_checkpoint(path: str | os.PathLike[str], key: str, params: dict[str, np.ndarray],

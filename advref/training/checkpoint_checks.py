@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from advref.models.protocol import Trainable
-    from advref.training.checkpoint import TrainState
+    from advref.training.train_state import TrainState
 
 
 class CheckpointError(ValueError):

@@ -19,7 +19,7 @@ acts like L1 weight decay, but inside the softplus: it fades once the margin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,11 +27,10 @@ from advref._validation import check_eps
 from advref.models.outputs import sigmoid, softplus
 
 if TYPE_CHECKING:
-    from advref.models.linear import LogisticRegression
     from advref.models.protocol import Grads, TrainingObjective
 
 
-def adversarial_logistic_loss(model: LogisticRegression, x: np.ndarray, y: np.ndarray,
+def adversarial_logistic_loss(model: Any, x: np.ndarray, y: np.ndarray,
                               eps: float) -> tuple[float, Grads]:
     """(mean adversarial loss, grads {"W", "b"}) of a LogisticRegression, no clipping."""
     eps = check_eps(eps)

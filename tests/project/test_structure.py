@@ -147,6 +147,7 @@ def test_only_the_reproduce_command_imports_reproduce():
 
 
 PROTOCOL_MODULES = {"advref.models.outputs", "advref.models.validation", "advref.models.base",
+                    "advref.models.protocol",        # the protocol as types
                     "advref.models.file_checks"}     # the protocol and file safeguards
 
 

@@ -555,3 +555,13 @@ def test_plan_durations_read_in_seconds_minutes_or_hours():
     assert [fmt_duration(s) for s in (0, 119.4, 120, 7199, 7200, 45000)] == \
         ["0 s", "119 s", "2 min", "120 min", "2.0 h", "12.5 h"]
     assert fmt_load(None) == "unknown" and fmt_load(1.234) == "1.23"
+
+
+def test_every_recipe_has_the_family_the_profiles_give_it():
+    """train's sample caps (fitting.recipes.FAMILY) and the profiles' model table
+    (reproduce.profiles.MODELS) name the same family for every recipe."""
+    from advref.fitting.recipes import FAMILY, RECIPES
+    from advref.reproduce.profiles import MODELS
+    assert set(FAMILY) == set(RECIPES)
+    for recipe, family, _ in MODELS.values():
+        assert FAMILY[recipe] == family, recipe
