@@ -35,10 +35,11 @@ def markdown(names, table):
              "|---|" + "---|" * (len(names) + 2)]
     for _, label, values, unit in table:
         known = [v for v in values if v is not None]
-        spread = (f"{value_text(min(known), unit)} - {value_text(max(known), unit)}"
-                  if known and min(known) != max(known) else "-")
-        same = "yes" if known and len(known) == len(values) and min(known) == max(known) \
-            else "no"
+        low, high = (value_text(min(known), unit), value_text(max(known), unit)) if known \
+            else ("-", "-")
+        spread = "-" if low == high else f"{low} - {high}"
+        same = ("yes" if len(known) == len(values) and min(known) == max(known) else
+                "to the digits shown" if low == high else "no")
         lines.append(f"| {label} | " + " | ".join(value_text(v, unit) for v in values)
                      + f" | {spread} | {same} |")
     return "\n".join(lines)

@@ -285,7 +285,7 @@ def test_a_sample_run_without_epochs_stops_at_the_sample_profiles_cap(tmp_path, 
     result = json.loads(captured.out)
     assert result["epochs_run"] == cap == 12
     assert f"at most {cap} epochs" in captured.err and "--epochs" in captured.err
-    assert main(["train", "maxout", "--data", "sample", "--epochs", "3",
+    assert main(["train", "softmax", "--data", "sample", "--epochs", "3",
                  "--out", str(tmp_path / "n.npz"), "--json"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["epochs_run"] == 3
