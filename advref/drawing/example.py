@@ -100,7 +100,14 @@ def example_picture(x: ArrayLike, x_adv: ArrayLike, *, predicted: int, confidenc
               diverging((delta / (m if m > 0 else 1.0)).reshape(rows, cols)),
               grey(x_adv.reshape(rows, cols), lo, hi)]
     side_h, side_w = rows * scale, cols * scale
-    width = max(side_w, 6 * 17 * TEXT_SCALE)            # room for 17 characters a label
+    clean = ["CLEAN"] + ([f"LABEL {label}"] if label is not None else []) + [
+        f"PREDICTED {predicted}", f"CONFIDENCE {confidence:.1%}"]
+    adversarial = ["ADVERSARIAL", f"PREDICTED {predicted_adv}",
+                   f"CONFIDENCE {confidence_adv:.1%}", f"GREY {lo:.3g} TO {hi:.3g}"]
+    middle = [f"{-m:.3g} TO {m:.3g}", f"L2 {np.linalg.norm(delta):.3g}"]
+    longest = max(len(line) for line in clean + adversarial + middle)
+    # each column as wide as its image, the colour bar or the longest label
+    width = max(side_w, BAR_MIN_WIDTH, (6 * longest - 1) * TEXT_SCALE)
     gap = 3 * MARGIN
     canvas = np.full((MARGIN + side_h + LINE // 2 + 4 * LINE + MARGIN // 2,
                       2 * MARGIN + 3 * width + 2 * gap, 3), WHITE, np.uint8)
@@ -112,20 +119,15 @@ def example_picture(x: ArrayLike, x_adv: ArrayLike, *, predicted: int, confidenc
     for sign, left in (("+", lefts[0] + width), ("=", lefts[1] + width)):
         paste_text(canvas, [sign], MARGIN + side_h // 2 - HEIGHT, left, gap)
     below = MARGIN + side_h + LINE // 2
-    clean = ["CLEAN"] + ([f"LABEL {label}"] if label is not None else [])
-    paste_text(canvas, clean + [f"PREDICTED {predicted}", f"CONFIDENCE {confidence:.1%}"],
-               below, lefts[0], width)
-    paste_text(canvas, ["ADVERSARIAL", f"PREDICTED {predicted_adv}",
-                        f"CONFIDENCE {confidence_adv:.1%}", f"GREY {lo:.3g} TO {hi:.3g}"],
-               below, lefts[2], width)
+    paste_text(canvas, clean, below, lefts[0], width)
+    paste_text(canvas, adversarial, below, lefts[2], width)
     paste_text(canvas, ["X_ADV - X"], below, lefts[1], width)
     bar_top = below + LINE
     bar_w = max(side_w, BAR_MIN_WIDTH)
     bar = diverging(np.linspace(-1.0, 1.0, bar_w))[None].repeat(BAR, axis=0)
     x0 = lefts[1] + (width - bar_w) // 2
     canvas[bar_top:bar_top + BAR, x0:x0 + bar_w] = bar
-    paste_text(canvas, [f"{-m:.3g} TO {m:.3g}", f"L2 {np.linalg.norm(delta):.3g}"],
-               bar_top + BAR + 6, lefts[1], width)
+    paste_text(canvas, middle, bar_top + BAR + 6, lefts[1], width)
     return canvas
 
 

@@ -36,11 +36,41 @@ def test_show_draws_the_fgsm_example_of_the_test_image_it_names(model_file, tmp_
     assert result["clean"] == {"predicted": int(p.argmax()), "confidence": float(p.max())}
     assert result["adversarial"] == {"predicted": int(q.argmax()),
                                      "confidence": float(q.max())}
-    assert result["linf"] == pytest.approx(0.1, abs=1e-7)
-    assert (result["eps"], result["clip"], result["labels"]) == (0.1, [0.0, 1.0],
-                                                                  "true labels")
+    delta = x_adv[0].astype(np.float64) - x_test[5]
+    assert result["linf"] == float(np.abs(delta).max())
+    assert result["l2"] == float(np.sqrt((delta * delta).sum()))
+    assert {k: result[k] for k in ("index", "out", "data", "method", "norm", "eps", "clip",
+                                   "labels")} == {
+        "index": 5, "out": str(out), "data": "sample", "method": "fgsm", "norm": "inf",
+        "eps": 0.1, "clip": [0.0, 1.0], "labels": "true labels"}
+    assert result["model"] == {"file": str(model_file), "sha256": models.params_digest(model),
+                               "class": "SoftmaxRegression", "trained_on": "sample"}
     got, _ = decode(out.read_bytes())
     assert np.array_equal(got, plot_example(model, x_test[5], x_adv[0], y_test[5]))
+
+
+def test_show_defaults_and_the_predicted_labels_unclipped(model_file, tmp_path, capsys):
+    """No --index, --eps or --scale: test image 0, eps .25, 6 pixels a pixel. With
+    --labels predicted and --no-clip, FGSM ascends the loss of the model's own class
+    and leaves the box."""
+    model = models.load(model_file)
+    _, _, x_test, y_test = load_mnist_sample(dtype=model.dtype)
+    out = tmp_path / "d.png"
+    assert main(["show", str(model_file), "--out", str(out)]) == 0
+    capsys.readouterr()
+    x_adv = fgsm(model, x_test[:1], 0.25, y=y_test[:1], clip=(0.0, 1.0))
+    assert np.array_equal(decode(out.read_bytes())[0],
+                          plot_example(model, x_test[0], x_adv[0], y_test[0], scale=6))
+    out = tmp_path / "p.png"
+    assert main(["show", str(model_file), "--index", "2", "--labels", "predicted",
+                 "--no-clip", "--out", str(out), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    own = model.predict(x_test[2:3])
+    x_adv = fgsm(model, x_test[2:3], 0.25, y=own, clip=None)
+    assert (result["labels"], result["clip"]) == ("predicted labels", None)
+    assert np.array_equal(decode(out.read_bytes())[0],
+                          plot_example(model, x_test[2], x_adv[0], y_test[2]))
+    assert x_adv.min() < 0 or x_adv.max() > 1                 # it did leave the box
 
 
 def test_show_draws_an_example_saved_by_attack(model_file, tmp_path, capsys):
@@ -75,6 +105,8 @@ def bad_examples(tmp_path):
     np.savez(tmp_path / "small.npz", x=np.zeros((2, 9), np.float32),
              x_adv=np.zeros((2, 9), np.float32))
     (tmp_path / "text.npz").write_text("not a zip")
+    np.savez(tmp_path / "flat.npz", x=np.zeros(784, np.float32),
+             x_adv=np.zeros(784, np.float32))
     return tmp_path
 
 
@@ -83,7 +115,9 @@ def bad_examples(tmp_path):
     (["--index", "1000"], "--index must be below the 1000 test images"),
     (["--scale", "0"], "--scale must be in [1, 64]"),
     (["--eps", "-1"], "--eps must be >= 0"),
-    (["--examples", "{d}/no_adv.npz"], "must hold x and x_adv"),
+    (["--examples", "{d}/no_adv.npz"], "must hold x and x_adv, as `attack` and `minimal` "
+                                        "--save-examples write, got arrays ['x'] instead"),
+    (["--examples", "{d}/flat.npz"], "must be float arrays of one shape (n, d)"),
     (["--examples", "{d}/ints.npz"], "must be float arrays"),
     (["--examples", "{d}/small.npz"], "inputs of 9 values, the model takes 784"),
     (["--examples", "{d}/text.npz"], "is not an examples file"),
@@ -105,3 +139,18 @@ def test_an_unwritable_out_is_refused_before_the_model_is_read(tmp_path, capsys)
     assert main(["show", str(tmp_path / "absent.npz"), "--out",
                  str(tmp_path / "no" / "e.png")]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_the_scale_bounds_are_one_and_sixty_four(tmp_path):
+    """Checked before any drawing: 1 and 64 pass, 0 and 65 are refused."""
+    from argparse import Namespace
+
+    from advref.cli.show import check_arguments
+    for scale, ok in ((1, True), (64, True), (0, False), (65, False)):
+        args = Namespace(index=0, scale=scale, eps=0.25, examples=None, data=None,
+                         out=str(tmp_path / "e.png"))
+        if ok:
+            check_arguments(args)
+        else:
+            with pytest.raises(ValueError, match=r"--scale must be in \[1, 64\]"):
+                check_arguments(args)

@@ -86,22 +86,92 @@ def test_the_colour_bar_runs_from_pure_blue_through_white_to_pure_red():
 
 @pytest.mark.parametrize("line", ["CLEAN", "LABEL 7", "PREDICTED 7", "CONFIDENCE 99.1%",
                                   "ADVERSARIAL", "PREDICTED 3", "CONFIDENCE 50.0%",
-                                  "X_ADV - X", "-0.25 TO 0.25", "L2 0.433"])
+                                  "X_ADV - X", "-0.25 TO 0.25", "L2 0.433", "GREY 0 TO 1"])
 def test_every_label_is_written_once(line):
     ink = np.where(text_mask(line, 2)[..., None], 0, 255).astype(np.uint8).repeat(3, -1)
-    framed = np.pad(ink, ((1, 1), (1, 1), (0, 0)), constant_values=255)   # whole words only
+    # whole lines only: a space's width (12 pixels at scale 2) of white on each side
+    framed = np.pad(ink, ((2, 2), (12, 12), (0, 0)), constant_values=255)
     assert len(find(ink_of(picture()), framed)) == 1
 
 
-def test_a_model_supplies_the_classes_and_confidences():
+def frames(pic):
+    """(top, left, bottom, right) of each 1-pixel FRAME-grey rectangle around a panel,
+    found from its top-left corner: a grey run right and down."""
+    grey = np.all(pic == 128, axis=-1)
+    found = []
+    for r, c in zip(*np.nonzero(grey), strict=True):
+        if (r == 0 or not grey[r - 1, c]) and (c == 0 or not grey[r, c - 1]):
+            right = c + np.argmin(grey[r, c:]) - 1
+            bottom = r + np.argmin(grey[r:, c]) - 1
+            if right - c > 2 and bottom - r > 2 and grey[r:bottom + 1, right].all() \
+                    and grey[bottom, c:right + 1].all():
+                found.append((int(r), int(c), int(bottom), int(right)))
+    return found
+
+
+def test_each_panel_sits_in_a_one_pixel_grey_frame_spaced_evenly_and_centred():
+    pic = picture(scale=4)
+    boxes = frames(pic)
+    assert len(boxes) == 3
+    panels = [find(pic, block(c, 4))[0] for c in (
+        [(0, 0, 0), (128, 128, 128), (255, 255, 255), (64, 64, 64)],
+        [RED, BLUE, WHITE, BLUE],
+        [(64, 64, 64), (64, 64, 64), (255, 255, 255), (0, 0, 0)])]
+    for (top, left, bottom, right), (r, c) in zip(boxes, panels, strict=True):
+        assert (top, left, bottom, right) == (r - 1, c - 1, r + 8, c + 8)   # 8 = 2 x 4
+    lefts = [b[1] for b in boxes]
+    assert lefts[1] - lefts[0] == lefts[2] - lefts[1]                  # evenly spaced
+    ink = np.nonzero(~np.all(pic == 255, axis=-1))[1]
+    assert ink.min() == pic.shape[1] - 1 - ink.max()                   # centred left-right
+
+
+@pytest.mark.parametrize("sign,between", [("+", (0, 1)), ("=", (1, 2))])
+def test_the_plus_and_equals_signs_sit_midway_between_their_panels(sign, between):
+    pic = picture(scale=10)
+    boxes = frames(pic)
+    mask = text_mask(sign, 2)
+    ink = np.where(mask[..., None], 0, 255).astype(np.uint8).repeat(3, -1)
+    [(r, c)] = find(ink_of(pic), np.pad(ink, ((1, 1), (1, 1), (0, 0)),
+                                          constant_values=255))
+    a, b = boxes[between[0]], boxes[between[1]]
+    middle = (a[3] + b[1]) / 2                         # halfway from one frame to the next
+    assert abs((c + 1 + (mask.shape[1] - 1) / 2) - middle) <= 6       # a column's rounding
+    assert abs((r + 1 + (mask.shape[0] - 1) / 2) - (a[0] + a[2]) / 2) <= 1
+
+
+def test_the_colour_bar_is_centred_under_the_perturbation():
+    pic = picture(scale=30)                              # a 60-pixel image: bar 120 wide
+    boxes = frames(pic)
+    blue = np.all(pic == BLUE, axis=-1)
+    rows = np.nonzero(blue.sum(axis=1) == 1)[0]          # the bar's rows: one pure-blue end
+    r = rows[0]
+    start = int(np.nonzero(blue[r])[0][0])
+    assert start + 120 / 2 - 0.5 == (boxes[1][1] + boxes[1][3]) / 2
+
+
+def test_negative_values_move_the_grey_scales_black_end():
+    """x_adv down to -.5: black is -.5 and white 1, so 0 is rint(255 * .5 / 1.5) = 85,
+    .25 is rint(255 * .75 / 1.5) = 128 (127.5 rounds to even), 1 is 255."""
+    x_adv = np.array([-0.5, 0.25, 1.0, 0.0])
+    pic = picture(x_adv=x_adv)
+    g = lambda v: (v, v, v)                                  # noqa: E731
+    assert len(find(pic, block([g(85), g(170), g(255), g(128)], 3))) == 1   # x
+    assert len(find(pic, block([g(0), g(128), g(255), g(85)], 3))) == 1     # x_adv
+
+
+def test_a_model_supplies_the_classes_and_confidences_in_its_dtype():
     class Fixed:
-        dtype = np.float64
+        dtype = np.float32
 
         def predict_proba(self, x):
-            return np.array([[0.1, 0.9], [0.8, 0.2]])[:len(x)]
-    want = example_picture(X, X_ADV, predicted=1, confidence=0.9, predicted_adv=0,
-                           confidence_adv=0.8, label=1)
-    assert np.array_equal(plot_example(Fixed(), X, X_ADV, 1), want)
+            assert x.dtype == np.float32 and x.shape == (2, 6)
+            return np.array([[0.1, 0.9], [0.8, 0.2]])
+    x, x_adv = np.arange(6) / 5, np.arange(6)[::-1] / 5
+    want = example_picture(x, x_adv, predicted=1, confidence=0.9, predicted_adv=0,
+                           confidence_adv=0.8, label=1, shape=(2, 3), scale=2)
+    assert np.array_equal(plot_example(Fixed(), x, x_adv, 1, shape=(2, 3), scale=2), want)
+    unlabelled = plot_example(Fixed(), x, x_adv, shape=(2, 3), scale=2)
+    assert not np.array_equal(unlabelled, want)           # no "LABEL 1" line
 
 
 def test_shapes():
@@ -118,8 +188,24 @@ def test_shapes():
     ({"x": X.reshape(2, 2)}, "1-D of one shape"),
     ({"x_adv": np.array([0.0, np.nan, 0.0, 0.0])}, "finite"),
     ({"scale": 0}, "scale must be an int in [1, 64]"),
+    ({"scale": 65}, "scale must be an int in [1, 64]"),
+    ({"x_adv": np.array([0.0, np.inf, 0.0, 0.0])}, "got NaN or inf instead"),
 ])
 def test_bad_input_is_refused_by_name(kw, words):
     with pytest.raises(ValueError) as info:
         picture(**kw)
     assert words in str(info.value)
+
+
+def test_long_labels_widen_their_columns_instead_of_failing():
+    """A far-out unclipped example: 'GREY -1.23E+03 TO 1.23E+03' is 26 characters,
+    wider than an image column; every column widens to hold it, and the line is
+    written whole."""
+    x_adv = np.array([-1234.0, 0.25, 1234.0, 0.0])
+    pic = picture(x_adv=x_adv)
+    line = "GREY -1.23E+03 TO 1.23E+03"
+    ink = np.where(text_mask(line, 2)[..., None], 0, 255).astype(np.uint8).repeat(3, -1)
+    assert len(find(ink_of(pic), np.pad(ink, ((2, 2), (12, 12), (0, 0)),
+                                        constant_values=255))) == 1
+    boxes = frames(pic)
+    assert boxes[1][1] - boxes[0][1] == (6 * len(line) - 1) * 2 + 3 * 16

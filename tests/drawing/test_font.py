@@ -32,7 +32,8 @@ def test_text_is_six_pixels_a_character_with_blank_gaps():
     assert not mask[:, 5].any() and not mask[:, 11].any()
     assert np.array_equal(mask[:, 6:11], GLYPHS["1"])
     assert np.array_equal(text_mask("ab"), text_mask("AB"))
-    assert text_mask("").shape == (7, 0)
+    assert text_mask("").shape == (7, 0) and text_mask("", 2).shape == (14, 0)
+    assert text_mask("").dtype == text_mask("AB", 3).dtype == bool
 
 
 def test_scaling_makes_each_pixel_a_block():
@@ -46,6 +47,7 @@ def test_scaling_makes_each_pixel_a_block():
 @pytest.mark.parametrize("text,scale,error,words", [
     ("caf\u00e9", 1, ValueError, "'\u00c9'"),
     ("a|b", 1, ValueError, "'|'"),
+    ("a|b{", 1, ValueError, "with '{|' instead"),
     (b"AB", 1, TypeError, "text must be a str"),
     ("AB", 0, ValueError, "scale must be an int >= 1"),
     ("AB", 1.5, ValueError, "scale must be an int >= 1"),

@@ -73,3 +73,5 @@ def test_write_png_is_atomic_and_checks_its_target_first(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.png"]
     with pytest.raises(ValueError, match="--out .*does not exist"):
         write_png(tmp_path / "no" / "b.png", rgb, "--out")
+    with pytest.raises(ValueError, match="^path .*does not exist"):
+        write_png(tmp_path / "no" / "b.png", rgb)
