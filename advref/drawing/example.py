@@ -104,7 +104,8 @@ def example_picture(x: ArrayLike, x_adv: ArrayLike, *, predicted: int, confidenc
         f"PREDICTED {predicted}", f"CONFIDENCE {confidence:.1%}"]
     adversarial = ["ADVERSARIAL", f"PREDICTED {predicted_adv}",
                    f"CONFIDENCE {confidence_adv:.1%}", f"GREY {lo:.3g} TO {hi:.3g}"]
-    middle = [f"{-m:.3g} TO {m:.3g}", f"L2 {np.linalg.norm(delta):.3g}"]
+    middle = [f"{-m + 0.0:.3g} TO {m:.3g}",          # + 0.0: no "-0" when m is 0
+              f"L2 {np.linalg.norm(delta):.3g}"]
     longest = max(len(line) for line in clean + adversarial + middle)
     # each column as wide as its image, the colour bar or the longest label
     width = max(side_w, BAR_MIN_WIDTH, (6 * longest - 1) * TEXT_SCALE)

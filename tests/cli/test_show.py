@@ -62,14 +62,15 @@ def test_show_defaults_and_the_predicted_labels_unclipped(model_file, tmp_path, 
     assert np.array_equal(decode(out.read_bytes())[0],
                           plot_example(model, x_test[0], x_adv[0], y_test[0], scale=6))
     out = tmp_path / "p.png"
-    assert main(["show", str(model_file), "--index", "2", "--labels", "predicted",
-                 "--no-clip", "--out", str(out), "--json"]) == 0
+    i = int(np.nonzero(model.predict(x_test) != y_test)[0][0])     # a mistake: labels differ
+    assert main(["show", str(model_file), "--index", str(i), "--labels", "predicted",
+                 "--no-clip", "--scale", "2", "--out", str(out), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    own = model.predict(x_test[2:3])
-    x_adv = fgsm(model, x_test[2:3], 0.25, y=own, clip=None)
+    own = model.predict(x_test[i:i + 1])
+    x_adv = fgsm(model, x_test[i:i + 1], 0.25, y=own, clip=None)
     assert (result["labels"], result["clip"]) == ("predicted labels", None)
     assert np.array_equal(decode(out.read_bytes())[0],
-                          plot_example(model, x_test[2], x_adv[0], y_test[2]))
+                          plot_example(model, x_test[i], x_adv[0], y_test[i], scale=2))
     assert x_adv.min() < 0 or x_adv.max() > 1                 # it did leave the box
 
 
@@ -136,9 +137,18 @@ def test_bad_arguments_are_refused_by_name_and_nothing_is_written(model_file, tm
 
 
 def test_an_unwritable_out_is_refused_before_the_model_is_read(tmp_path, capsys):
-    assert main(["show", str(tmp_path / "absent.npz"), "--out",
-                 str(tmp_path / "no" / "e.png")]) == 2
-    assert "--out" in capsys.readouterr().err
+    out = tmp_path / "no" / "e.png"
+    assert main(["show", str(tmp_path / "absent.npz"), "--out", str(out)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"advref show: error: --out {out}: its folder {out.parent} does not exist.")
+
+
+@pytest.mark.parametrize("flag", ["--labels", "--data"])
+def test_an_unknown_choice_is_a_usage_error(model_file, tmp_path, capsys, flag):
+    with pytest.raises(SystemExit) as info:
+        main(["show", str(model_file), "--out", str(tmp_path / "e.png"), flag, "bogus"])
+    assert info.value.code == 2
+    assert f"argument {flag}: invalid choice: 'bogus'" in capsys.readouterr().err
 
 
 def test_the_scale_bounds_are_one_and_sixty_four(tmp_path):

@@ -209,3 +209,80 @@ def test_long_labels_widen_their_columns_instead_of_failing():
                                         constant_values=255))) == 1
     boxes = frames(pic)
     assert boxes[1][1] - boxes[0][1] == (6 * len(line) - 1) * 2 + 3 * 16
+
+
+def test_the_grey_scale_spans_zero_to_one_at_least_and_every_value_of_both():
+    """Inside [0, 1] the scale is still 0..1; a clean value below 0 or above 1 (not
+    only an adversarial one) widens it."""
+    g = lambda v: (v, v, v)                                  # noqa: E731
+    pic = picture(x=np.array([0.2, 0.4, 0.6, 0.8]), x_adv=np.array([0.3, 0.3, 0.7, 0.7]))
+    assert len(find(pic, block([g(51), g(102), g(153), g(204)], 3))) == 1     # 255 v
+    assert len(find(pic, block([g(76), g(76), g(178), g(178)], 3))) == 1
+    pic = picture(x=np.array([-0.5, 0.25, 1.5, 0.0]), x_adv=np.array([0.0, 0.25, 1.0, 0.0]))
+    # black at -.5, white at 1.5: v -> rint(255 (v + .5) / 2)
+    assert len(find(pic, block([g(0), g(96), g(255), g(64)], 3))) == 1
+    assert len(find(pic, block([g(64), g(96), g(191), g(64)], 3))) == 1
+
+
+def test_no_perturbation_is_drawn_white():
+    pic = picture(x_adv=X.copy())
+    assert len(find(pic, block([WHITE] * 4, 3))) >= 1
+    assert len(find(ink_of(pic), np.pad(
+        np.where(text_mask("0 TO 0", 2)[..., None], 0, 255).astype(np.uint8).repeat(3, -1),
+        ((2, 2), (12, 12), (0, 0)), constant_values=255))) == 1
+
+
+def test_scale_one_and_sixty_four_are_drawn_and_six_is_the_default():
+    for scale in (1, 64):
+        assert len(frames(picture(scale=scale))) == 3
+    default = example_picture(X, X_ADV, predicted=7, confidence=0.991, predicted_adv=3,
+                              confidence_adv=0.5, label=7)
+    g = lambda v: (v, v, v)                                  # noqa: E731
+    assert len(find(default, block([g(0), g(128), g(255), g(64)], 6))) == 1
+
+
+def test_a_wide_image_widens_its_column():
+    """A 1 x 40 image at scale 6 is 240 pixels wide, wider than any label: the columns
+    are 240 wide, so the frames do not overlap."""
+    x = np.linspace(0, 1, 40)
+    pic = picture(x=x, x_adv=x[::-1].copy(), shape=(1, 40), scale=6)
+    boxes = frames(pic)
+    assert [b[3] - b[1] for b in boxes] == [241] * 3
+    assert boxes[1][1] - boxes[0][1] == 240 + 3 * 16
+
+
+def test_the_margins_and_line_spacing():
+    """Frames 15 pixels from the top; text lines 20 pixels apart, the first 10 below
+    the frame; 14 white rows under the last line; the bar's numbers 20 below its top."""
+    pic = picture(scale=10)
+    top, left, bottom, right = frames(pic)[0]
+    assert top == 15
+    ink_rows = bottom + 1 + np.nonzero(np.all(pic[bottom + 1:, left:right + 1] == 0,
+                                              axis=-1).any(axis=1))[0]
+    starts = [r for r in ink_rows if r - 1 not in ink_rows]
+    assert [s - bottom for s in starts] == [10, 30, 50, 70]     # 4 lines, with LABEL
+    assert pic.shape[0] - 1 - ink_rows.max() == 14
+
+
+def test_an_unlabelled_example_writes_no_label_line():
+    pic = example_picture(X, X_ADV, predicted=7, confidence=0.991, predicted_adv=3,
+                          confidence_adv=0.5, scale=3)
+    word = np.where(text_mask("LABEL", 2)[..., None], 0, 255).astype(np.uint8).repeat(3, -1)
+    assert find(ink_of(pic), word) == []
+
+
+def test_a_model_without_a_dtype_gets_the_inputs_dtype():
+    class NoDtype:
+        def predict_proba(self, x):
+            assert x.dtype == np.float32
+            return np.array([[0.1, 0.9], [0.8, 0.2]])
+    x = X.astype(np.float32)
+    plot_example(NoDtype(), x, X_ADV.astype(np.float32))
+
+
+def test_a_label_wider_than_its_column_is_refused():
+    from advref.drawing.example import paste_text
+    canvas = np.full((40, 40, 3), 255, np.uint8)
+    with pytest.raises(ValueError, match=r"the label 'TOO WIDE' is wider than its panel "
+                                         r"\(94 > 40 pixels\)"):
+        paste_text(canvas, ["TOO WIDE"], 0, 0, 40)
