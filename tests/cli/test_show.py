@@ -123,7 +123,9 @@ def bad_examples(tmp_path):
     (["--examples", "{d}/small.npz"], "inputs of 9 values, the model takes 784"),
     (["--examples", "{d}/text.npz"], "is not an examples file"),
     (["--examples", "{d}/small.npz", "--index", "2"], "--index must be below the 2 examples"),
-    (["--examples", "{d}/small.npz", "--data", "sample"], "give one of them, not both"),
+    (["--examples", "{d}/small.npz", "--data", "sample"],
+     "advref show: error: --data chooses the test images FGSM perturbs; --examples brings "
+     "its own, so give one of them, not both.\n"),
 ])
 def test_bad_arguments_are_refused_by_name_and_nothing_is_written(model_file, tmp_path,
                                                                     capsys, argv, words):

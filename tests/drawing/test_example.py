@@ -189,12 +189,15 @@ def test_shapes():
     ({"x_adv": np.array([0.0, np.nan, 0.0, 0.0])}, "finite"),
     ({"scale": 0}, "scale must be an int in [1, 64]"),
     ({"scale": 65}, "scale must be an int in [1, 64]"),
-    ({"x_adv": np.array([0.0, np.inf, 0.0, 0.0])}, "got NaN or inf instead"),
+    ({"x_adv": np.array([0.0, np.inf, 0.0, 0.0])},
+     "x and x_adv must be finite, got NaN or inf instead."),
 ])
 def test_bad_input_is_refused_by_name(kw, words):
     with pytest.raises(ValueError) as info:
         picture(**kw)
     assert words in str(info.value)
+    if words.startswith("x and x_adv must be finite"):
+        assert str(info.value) == words
 
 
 def test_long_labels_widen_their_columns_instead_of_failing():
@@ -226,7 +229,8 @@ def test_the_grey_scale_spans_zero_to_one_at_least_and_every_value_of_both():
 
 def test_no_perturbation_is_drawn_white():
     pic = picture(x_adv=X.copy())
-    assert len(find(pic, block([WHITE] * 4, 3))) >= 1
+    top, left, bottom, right = frames(pic)[1]
+    assert np.all(pic[top + 1:bottom, left + 1:right] == 255)
     assert len(find(ink_of(pic), np.pad(
         np.where(text_mask("0 TO 0", 2)[..., None], 0, 255).astype(np.uint8).repeat(3, -1),
         ((2, 2), (12, 12), (0, 0)), constant_values=255))) == 1
@@ -239,6 +243,8 @@ def test_scale_one_and_sixty_four_are_drawn_and_six_is_the_default():
                               confidence_adv=0.5, label=7)
     g = lambda v: (v, v, v)                                  # noqa: E731
     assert len(find(default, block([g(0), g(128), g(255), g(64)], 6))) == 1
+    top, left, bottom, right = frames(default)[0]
+    assert (bottom - top, right - left) == (13, 13)          # 12 pixels and the frame
 
 
 def test_a_wide_image_widens_its_column():
@@ -262,6 +268,11 @@ def test_the_margins_and_line_spacing():
     starts = [r for r in ink_rows if r - 1 not in ink_rows]
     assert [s - bottom for s in starts] == [10, 30, 50, 70]     # 4 lines, with LABEL
     assert pic.shape[0] - 1 - ink_rows.max() == 14
+    # the middle column: its title, the bar (20 high with its gap), then two numbers
+    _, left, bottom, right = frames(pic)[1]
+    ink = bottom + 1 + np.nonzero(np.all(pic[bottom + 1:, left:right + 1] == 0,
+                                         axis=-1).any(axis=1))[0]
+    assert [r - bottom for r in ink if r - 1 not in ink] == [10, 50, 70]
 
 
 def test_an_unlabelled_example_writes_no_label_line():

@@ -48,7 +48,9 @@ def test_scaling_makes_each_pixel_a_block():
     ("caf\u00e9", 1, ValueError, "'\u00c9'"),
     ("a|b", 1, ValueError, "'|'"),
     ("a|b{", 1, ValueError, "with '{|' instead"),
-    (b"AB", 1, TypeError, "text must be a str"),
+    (b"AB", 1, TypeError, "text must be a str, got bytes instead."),
+    ("a~", 1, ValueError, "text may use ' %()+,-./0123456789:<=>ABCDEFGHIJKLMNOPQRSTUVWXYZ[]_',"
+                          " got 'A~' with '~' instead."),
     ("AB", 0, ValueError, "scale must be an int >= 1"),
     ("AB", 1.5, ValueError, "scale must be an int >= 1"),
 ])
