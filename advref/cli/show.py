@@ -24,12 +24,14 @@ from advref.drawing import plot_example, write_png
 CLIP = (0.0, 1.0)
 
 
+DESCRIPTION = ("Draw the clean image, the perturbation and the adversarial image of one "
+               "example side by side, with the model's class and confidence on each, like "
+               "the paper's Figure 1, as a PNG file (no plotting library needed).")
+
+
 def register(sub):
     p = sub.add_parser("show", help="draw one adversarial example as a PNG picture",
-                       description="Draw the clean image, the perturbation and the "
-                                   "adversarial image of one example side by side, with the "
-                                   "model's class and confidence on each, like the paper's "
-                                   "Figure 1, as a PNG file (no plotting library needed).")
+                       description=DESCRIPTION)
     p.add_argument("model_file", metavar="MODEL.npz", help="a model saved by advref train")
     p.add_argument("--out", required=True, metavar="FILE.png", help="the picture to write")
     p.add_argument("--index", type=int, default=0,
