@@ -29,141 +29,54 @@ last bits; in non-convex problems the paths may then part, and the contract is
 the one of issue 17: the same success flags, and each size within 1% of the
 one-example size or smaller (tested on softmax and maxout).
 
-SciPy's reverse-communication routine is private (scipy.optimize._lbfgsb.setulb,
-the interface of SciPy >= 1.15). `reverse_communication_works()` checks it once
-against scipy.optimize.minimize, bit for bit, on a small bounded problem; where
-it is missing or differs, minimal_perturbation warns and solves one at a time.
+Each solve is advref.attacks.lbfgsb_steps.Solve. SciPy's reverse-communication
+routine is private; where `reverse_communication_works()` finds it missing or
+different, minimal_perturbation warns and solves one at a time.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from advref.attacks.lbfgsb_steps import Solve, reverse_communication_works
 from advref.attacks.minimal_search import search_over_c, smallest_of, targets_to_try
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from typing import Any
 
     from advref.attacks.minimal_search import MinimalResult
     from advref.models.protocol import Box, Differentiable
 
-MAXCOR, MAXLS, MAXFUN = 10, 20, 15000        # scipy.optimize.minimize's L-BFGS-B defaults
-FG, NEW_X, STOP = 3, 1, 5                     # setulb task codes (1.15+)
-
-
-def setulb_routine() -> Callable[..., Any]:
-    """SciPy's private L-BFGS-B step routine (the one minimize drives)."""
-    from scipy.optimize import _lbfgsb
-
-    return _lbfgsb.setulb
-
-
-class Solve:
-    """One bounded L-BFGS-B problem in SciPy's reverse-communication form.
-
-    `point()` is where f and g are wanted next; `give(f, g)` hands them over and
-    runs the solver until it wants another point (True) or has finished (False).
-    The loop, the iteration count and the stopping rules are those of
-    scipy.optimize._lbfgsb_py._minimize_lbfgsb, including its reuse of the last
-    evaluation when asked again at the same point.
-    """
-
-    def __init__(self, r0: np.ndarray, low: np.ndarray, high: np.ndarray, *, maxiter: int,
-                 ftol: float, gtol: float) -> None:
-        self._setulb = setulb_routine()
-        n = len(r0)
-        bounded = low is not None
-        self.nbd = np.full(n, 2 if bounded else 0, np.int32)
-        self.x = np.clip(r0, low, high) if bounded else np.array(r0, dtype=np.float64)
-        self.x = np.asarray(self.x, dtype=np.float64).copy()
-        self.factr, self.pgtol, self.maxiter = ftol / np.finfo(float).eps, gtol, maxiter
-        m = MAXCOR
-        self.wa = np.zeros(2 * m * n + 5 * n + 11 * m * m + 8 * m, np.float64)
-        self.iwa = np.zeros(3 * n, np.int32)
-        self.task = np.zeros(2, np.int32)
-        self.ln_task = np.zeros(2, np.int32)
-        self.lsave = np.zeros(4, np.int32)
-        self.isave = np.zeros(44, np.int32)
-        self.dsave = np.zeros(29, np.float64)
-        self.lows = low if bounded else np.zeros(n)
-        self.highs = high if bounded else np.zeros(n)
-        # what setulb sees before any F, G
-        self.f: Any = np.array(0.0)
-        self.g: np.ndarray = np.zeros(n)
-        # (x, f, g) of the latest evaluation
-        self.last: tuple[np.ndarray, float, np.ndarray] | None = None
-        self.nfev = self.nit = 0
-
-    def point(self) -> np.ndarray:
-        return self.x
-
-    def give(self, f: float, g: np.ndarray) -> bool:
-        """The objective at point(): run on to the next request; False when done.
-        The first evaluation is minimize's evaluation at x0, made before the loop."""
-        if self.last is not None:
-            self.f, self.g = f, g
-        self.last = (self.x.copy(), f, g)
-        self.nfev += 1
-        return self._run()
-
-    def _run(self):
-        while True:
-            self.g = self.g.astype(np.float64)
-            self._setulb(MAXCOR, self.x, self.lows, self.highs, self.nbd, self.f, self.g,
-                         self.factr, self.pgtol, self.wa, self.iwa, self.task, self.lsave,
-                         self.isave, self.dsave, MAXLS, self.ln_task)
-            if self.task[0] == FG:
-                if (self.x == self.last[0]).all():    # np.array_equal: minimize reuses it
-                    self.f, self.g = self.last[1], self.last[2]
-                    continue
-                return True
-            if self.task[0] == NEW_X:
-                self.nit += 1
-                if self.nit >= self.maxiter:
-                    self.task[:] = STOP, 504
-                elif self.nfev > MAXFUN:
-                    self.task[:] = STOP, 502
-            else:
-                return False
-
-
-@lru_cache(maxsize=1)
-def reverse_communication_works() -> bool:
-    """True when Solve reproduces scipy.optimize.minimize bit for bit here."""
-    from scipy.optimize import minimize
-
-    rng = np.random.default_rng(0)
-    a = rng.normal(size=(12, 12))
-    h, b = a @ a.T + np.eye(12), rng.normal(size=12)
-    low, high = np.full(12, -0.3), np.full(12, 0.4)
-
-    def objective(r):                        # a bounded quadratic with an active box
-        return 0.5 * r @ h @ r + b @ r + np.sin(r).sum(), h @ r + b + np.cos(r)
-
-    want = minimize(objective, np.zeros(12), jac=True, method="L-BFGS-B",
-                    bounds=list(zip(low, high, strict=True)),
-                    options={"maxiter": 50, "ftol": 1e-12, "gtol": 1e-9})
-    try:
-        solve = Solve(np.zeros(12), low, high, maxiter=50, ftol=1e-12, gtol=1e-9)
-        while solve.give(*objective(solve.point())):
-            pass
-    except (ImportError, AttributeError, TypeError, ValueError):
-        return False
-    return bool(np.array_equal(solve.x, want.x) and solve.nit == want.nit
-                and solve.nfev == want.nfev)
+__all__ = ["Solve", "reverse_communication_works", "search_many"]
 
 
 class _Search:
-    """One (example, target) search in flight and its current solve."""
+    """One (example, target) search in flight, its slot and its current solve."""
 
-    def __init__(self, example, position, target, generator):
+    __slots__ = ("example", "position", "target", "generator", "slot", "c", "solve")
+
+    def __init__(self, example: int, position: int, target: int, generator: Any,
+                 slot: int) -> None:
         self.example, self.position, self.target = example, position, target
-        self.generator, self.c, self.solve = generator, None, None
+        self.generator, self.slot = generator, slot
+        self.c: float = 0.0
+        self.solve: Solve | None = None
+
+
+def penalised(c: np.ndarray, r: np.ndarray, loss: np.ndarray, grad: np.ndarray
+              ) -> tuple[list[float], np.ndarray]:
+    """The one-example objective for each row, as minimal_search._solve computes it:
+    f = (c r) . r + J (the dot product is BLAS's ddot for one row, and matmul of
+    stacked (1, n) @ (n, 1) pairs calls the same ddot for each) and g = 2 c r +
+    grad J, elementwise."""
+    cr = c[:, None] * r
+    f = np.matmul(cr[:, None, :], r[:, :, None])[:, 0, 0] + loss.astype(np.float64)
+    g = np.multiply((2 * c)[:, None], r)
+    g += grad                  # grad cast to float64 first, as grad.astype(float64)
+    return f.tolist(), g
 
 
 def search_many(model: Differentiable, x: np.ndarray, y: np.ndarray, targets: np.ndarray | None,
@@ -174,6 +87,9 @@ def search_many(model: Differentiable, x: np.ndarray, y: np.ndarray, targets: np
 
     targets: (n,) array for the targeted search, None for the untargeted one (the
     classes of minimal_search.targets_to_try, from proba, each its own search).
+    Each search in flight owns a slot: its row of `points` (the solve's iterate,
+    which setulb updates in place) and its entries of `example`, `target`, `c`,
+    so a round gathers its rows with a few indexing calls.
     """
     x64 = x.astype(np.float64)
     if targets is not None:
@@ -183,53 +99,55 @@ def search_many(model: Differentiable, x: np.ndarray, y: np.ndarray, targets: np
         plan = [targets_to_try(y[i], proba[i], candidates) for i in range(len(x))]
     queue = deque((i, k, t) for i, ts in enumerate(plan) for k, t in enumerate(ts))
     found: list[list[Any]] = [[None] * len(ts) for ts in plan]
+    width = min(block, len(queue))
+    points = np.zeros((width, x.shape[1]))
+    example = np.zeros(width, np.intp)
+    target = np.zeros(width, np.intp)
+    c = np.zeros(width)
+    free = list(range(width - 1, -1, -1))
 
     def begin(search, request):
         search.c, r0 = request
+        c[search.slot] = search.c
         low, high = (None, None) if clip is None else (clip[0] - x64[search.example],
                                                        clip[1] - x64[search.example])
         search.solve = Solve(r0, low, high, maxiter=settings["maxiter"],
-                             ftol=settings["ftol"], gtol=settings["gtol"])
+                             ftol=settings["ftol"], gtol=settings["gtol"],
+                             out=points[search.slot])
 
-    def evaluate(searches):
-        """One batched loss_grad for every waiting solve: the one-example objective,
-        f = c r.r + J and g = 2 c r + grad J, elementwise as it computes them."""
-        r = np.stack([s.solve.point() for s in searches])
-        c = np.array([s.c for s in searches])
-        loss, grad = model.loss_grad(x[[s.example for s in searches]] + r.astype(x.dtype),
-                                     np.array([s.target for s in searches]))
-        g = (2 * c)[:, None] * r + grad.astype(np.float64)
-        return [(ci * ri @ ri + float(li), gi)
-                for ci, ri, li, gi in zip(c, r, loss, g, strict=True)]
-
-    in_flight, waiting = 0, []         # type: int, list[_Search]
+    waiting: list[_Search] = []
     while waiting or queue:
-        while queue and in_flight < block:
-            search = _Search(*queue.popleft(), None)
+        while queue and free:
+            search = _Search(*queue.popleft(), None, free.pop())
+            example[search.slot], target[search.slot] = search.example, search.target
             search.generator = search_over_c(x[search.example], search.target, settings)
             begin(search, next(search.generator))
             waiting.append(search)
-            in_flight += 1
-        values = evaluate(waiting)
+        slots = np.array([s.slot for s in waiting])
+        r = points[slots]                  # a copy: each solve's evaluated point
+        # x + r.astype(x.dtype), the cast inside the addition: one array less
+        evaluated = np.add(x[example[slots]], r, dtype=x.dtype, casting="same_kind")
+        loss, grad = model.loss_grad(evaluated, target[slots])
+        f, g = penalised(c[slots], r, loss, grad)
         still: list[_Search] = []
         finished: list[_Search] = []
-        for search, (f, g) in zip(waiting, values, strict=True):
-            (still if search.solve.give(f, g) else finished).append(search)
+        for search, fj, gj, rj in zip(waiting, f, g, r, strict=True):
+            (still if search.solve.give(fj, gj, rj) else finished).append(search)
         waiting = still
         if finished:
-            x_adv = x[[s.example for s in finished]] + np.stack(
-                [s.solve.x for s in finished]).astype(x.dtype)
+            done = np.array([s.slot for s in finished])
+            x_adv = x[example[done]] + points[done].astype(x.dtype)
             if clip is not None:
                 np.clip(x_adv, clip[0], clip[1], out=x_adv)
-            reached = model.predict(x_adv)
+            reached = model.predict(x_adv).tolist()
         for j, search in enumerate(finished):
             try:
-                begin(search, search.generator.send((x_adv[j].copy(), int(reached[j]),
+                begin(search, search.generator.send((x_adv[j].copy(), reached[j],
                                                      search.solve.nit)))
                 waiting.append(search)
-            except StopIteration as done:
-                found[search.example][search.position] = done.value
-                in_flight -= 1
+            except StopIteration as stop:
+                found[search.example][search.position] = stop.value
+                free.append(search.slot)
     if targets is not None:
         return [tries[0] for tries in found]
     return [smallest_of(tries, settings, mode) for tries in found]

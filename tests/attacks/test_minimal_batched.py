@@ -9,7 +9,7 @@ import pytest
 
 import advref.attacks.minimal as minimal_module
 from advref import minimal_perturbation
-from advref.attacks.minimal_batched import Solve, reverse_communication_works
+from advref.attacks.lbfgsb_steps import Solve, reverse_communication_works
 from advref.data_loaders import load_mnist_sample
 from advref.models import MaxoutMLP, SoftmaxRegression
 from advref.training.sgd import train
@@ -210,7 +210,7 @@ def test_bad_batch_is_named(trained, bad, error):
 def test_a_changed_private_interface_is_detected(monkeypatch):
     """SciPy's setulb is private: a different signature, or a routine that runs but
     ends elsewhere than minimize, must both read as 'not usable'."""
-    import advref.attacks.minimal_batched as batched
+    import advref.attacks.lbfgsb_steps as batched
 
     real = batched.setulb_routine()
 
@@ -264,7 +264,7 @@ def test_at_most_batch_searches_are_in_flight(trained):
 def test_the_evaluation_cap_stops_a_solve_where_scipy_stops(monkeypatch, seed, maxfun):
     """SciPy's maxfun (15,000 in minimize's defaults) lowered so that it binds: the
     solve stops after the same iterations and evaluations as minimize's."""
-    import advref.attacks.minimal_batched as batched
+    import advref.attacks.lbfgsb_steps as batched
 
     objective, low, high, r0 = problem(seed, 12)
     want = minimize(objective, r0, jac=True, method="L-BFGS-B",

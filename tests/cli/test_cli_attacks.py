@@ -9,7 +9,7 @@ import pytest
 
 from advref import __version__, evaluate, fgsm, models, rubbish_report, rubbish_samples, transfer
 from advref.attacks.minimal import minimal_perturbation
-from advref.attacks.minimal_batched import reverse_communication_works
+from advref.attacks.lbfgsb_steps import reverse_communication_works
 from advref.cli.parser import main
 from advref.data_loaders import load_mnist_sample
 
