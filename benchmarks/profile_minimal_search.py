@@ -1,31 +1,43 @@
 """Where the minimal-perturbation search spends its time, one at a time and batched,
-on the same images in one run (issue 32).
+on the same images in one run, against the floor of issue 32 (part 1).
 
-For each path: the wall time per image (a run without the profiler); from a
-second, profiled run, the shares of its time: SciPy's L-BFGS-B routine itself (the
-compiled `setulb`, its own time); the model evaluations (`loss_grad`, with the rows
-they evaluated, and their rate as a fraction of this machine's matmul rate for the
-weights' shapes); everything else, which is Python (advref's search and, one at a
-time, SciPy's `minimize` wrapper). Also the L-BFGS-B iterations and the model rows
-evaluated per image, and whether the two paths agree (success flags, L2 within 1%).
+For each path, from one run timed with a pair of clock readings around every call
+of SciPy's compiled L-BFGS-B routine and of the model (no profiler, which slows
+Python calls several times over):
+  - the wall time per image;
+  - SciPy's routine `setulb` (its own time: the L-BFGS-B maths);
+  - the model: `loss_grad` and `predict`, their rows, and their speed as a
+    fraction of this machine's matmul rate for the weights' shapes;
+  - everything else, which is Python (advref's search and, one at a time, SciPy's
+    `minimize` wrapper);
+  - L-BFGS-B iterations and model rows per image.
+The floor is what no driver of these searches can avoid: SciPy's routine (the
+smaller of the two paths' times) plus every model evaluation of the batched path
+at the matmul rate (4 flops per weight per loss_grad row: forward and backward
+to the input; 2 per predict row). The matmul rate is measured in the same run,
+with as many rows as the batched rounds hold.
 
     python benchmarks/profile_minimal_search.py MODEL.npz [--data sample] [--n 64]
-        [--batch 256] [--targeted] [--json]
+        [--n-one K] [--batch 256] [--targeted] [--json]
 
-Run it on an idle machine: the matmul rate is measured in the same run.
+--n-one K runs one at a time on the first K of the N images only (it takes
+about five times as long per image), and compares the paths on those. Run it on
+an idle machine.
 """
 
 import argparse
-import cProfile
 import json
-import pstats
 import time
 
 import numpy as np
 import scipy.optimize  # noqa: F401  (imported here, so no row's time includes the import)
+import scipy.optimize._lbfgsb as compiled
 
+import advref.attacks.lbfgsb_steps as steps
 from advref import minimal_perturbation, models
 from advref.datasets import load_data
+
+clock = time.perf_counter
 
 
 def matmul_rate(model, rows):
@@ -36,52 +48,86 @@ def matmul_rate(model, rows):
     flops = sum(2.0 * rows * w.size for w in weights)
     for a, w in zip(inputs, weights, strict=True):
         a @ w
-    start, reps = time.perf_counter(), 0
-    while time.perf_counter() - start < 1.0:
+    start, reps = clock(), 0
+    while clock() - start < 1.0:
         for a, w in zip(inputs, weights, strict=True):
             a @ w
         reps += 1
-    return flops * reps / (time.perf_counter() - start)
+    return flops * reps / (clock() - start)
 
 
-class Counted:
-    """The model, with the rows its loss_grad evaluated counted."""
+class Timed:
+    """The model, with the seconds and rows of its loss_grad and predict counted."""
 
     def __init__(self, model):
-        self.model, self.rows = model, 0
+        self.model = model
+        self.seconds = {"loss_grad": 0.0, "predict": 0.0}
+        self.rows = {"loss_grad": 0, "predict": 0}
 
     def __getattr__(self, name):
         return getattr(self.model, name)
 
+    def _timed(self, name, x, *args):
+        start = clock()
+        out = getattr(self.model, name)(x, *args)
+        self.seconds[name] += clock() - start
+        self.rows[name] += len(x)
+        return out
+
     def loss_grad(self, x, y):
-        self.rows += len(x)
-        return self.model.loss_grad(x, y)
+        return self._timed("loss_grad", x, y)
+
+    def predict(self, x):
+        return self._timed("predict", x)
 
 
-def profiled(model, x, y, batch, kw):
-    """(results, row): the wall time from a run without the profiler (which slows
-    Python calls), the shares from a second, profiled run of the same search."""
-    start = time.perf_counter()
-    minimal_perturbation(model, x, y=y, batch=batch, **kw)
-    plain = time.perf_counter() - start
-    counted = Counted(model)
-    profile = cProfile.Profile()
-    start = time.perf_counter()
-    profile.enable()
-    results = minimal_perturbation(counted, x, y=y, batch=batch, **kw)
-    profile.disable()
-    wall = time.perf_counter() - start
-    stats = pstats.Stats(profile).stats
-    setulb = sum(v[2] for (_, _, name), v in stats.items() if "setulb" in name)
-    evaluate = sum(v[3] for (file, _, name), v in stats.items()
-                   if name == "loss_grad" and "profile_minimal_search" in file)
-    return results, {"seconds_per_image": plain / len(x),
-                     "profiled_seconds_per_image": wall / len(x),
-                     "setulb_share": setulb / wall, "evaluation_share": evaluate / wall,
-                     "python_share": 1 - (setulb + evaluate) / wall,
-                     "rows_per_image": counted.rows / len(x),
-                     "evaluation_seconds": evaluate,
-                     "iterations_per_image": float(np.mean([r.iterations for r in results]))}
+class TimedRoutine:
+    """SciPy's setulb with its seconds counted; installed where both paths call it."""
+
+    def __init__(self):
+        self.real, self.seconds = compiled.setulb, 0.0
+
+    def __call__(self, *args):
+        start = clock()
+        self.real(*args)
+        self.seconds += clock() - start
+
+    def __enter__(self):
+        compiled.setulb = self
+        steps.setulb_routine = lambda: self
+        return self
+
+    def __exit__(self, *exc):
+        compiled.setulb = self.real
+        steps.setulb_routine = lambda: self.real
+
+
+def run(model, x, y, batch, kw):
+    timed = Timed(model)
+    with TimedRoutine() as routine:
+        start = clock()
+        results = minimal_perturbation(timed, x, y=y, batch=batch, **kw)
+        wall = clock() - start
+    n = len(x)
+    model_seconds = sum(timed.seconds.values())
+    return results, {
+        "images": n, "seconds_per_image": wall / n,
+        "setulb_seconds_per_image": routine.seconds / n,
+        "loss_grad_seconds_per_image": timed.seconds["loss_grad"] / n,
+        "predict_seconds_per_image": timed.seconds["predict"] / n,
+        "python_seconds_per_image": (wall - routine.seconds - model_seconds) / n,
+        "loss_grad_rows_per_image": timed.rows["loss_grad"] / n,
+        "predict_rows_per_image": timed.rows["predict"] / n,
+        "iterations_per_image": float(np.mean([r.iterations for r in results]))}
+
+
+def agreement(one, many):
+    pairs = list(zip(one, many, strict=True))
+    ratio = [b.l2 / a.l2 for a, b in pairs if a.success and b.success]
+    return {"compared": len(pairs),
+            "same_success": all(a.success == b.success for a, b in pairs),
+            "l2_ratio_min": min(ratio, default=None), "l2_ratio_max": max(ratio, default=None),
+            "bit_identical": all(np.array_equal(a.x_adv, b.x_adv) for a, b in pairs)}
 
 
 def main():
@@ -89,6 +135,7 @@ def main():
     parser.add_argument("model")
     parser.add_argument("--data", default="mnist")
     parser.add_argument("--n", type=int, default=64)
+    parser.add_argument("--n-one", type=int, default=None)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--targeted", action="store_true")
     parser.add_argument("--json", action="store_true")
@@ -98,33 +145,45 @@ def main():
     right = np.flatnonzero(model.predict(x_test) == y_test)[:args.n]
     x, y = x_test[right], y_test[right]
     kw = {"target": (y + 1) % model.n_classes} if args.targeted else {}
-    rate = matmul_rate(model, min(args.batch, len(x)))
+    searches = len(x) * (1 if args.targeted else model.n_classes - 1)
+    rate = matmul_rate(model, min(args.batch, searches))
     macs = sum(v.size for k, v in model.params.items() if k.startswith("W"))
-    one, one_row = profiled(model, x, y, None, kw)
-    many, many_row = profiled(model, x, y, args.batch, kw)
-    ratio = [b.l2 / a.l2 for a, b in zip(one, many, strict=True) if a.success and b.success]
+    k = len(x) if args.n_one is None else min(args.n_one, len(x))
+    many, many_row = run(model, x, y, args.batch, kw)
+    one, one_row = run(model, x[:k], y[:k], None, {key: v[:k] for key, v in kw.items()})
+    for row in (one_row, many_row):
+        flops = (4 * row["loss_grad_rows_per_image"] + 2 * row["predict_rows_per_image"]) * macs
+        row["model_at_matmul_rate_seconds_per_image"] = flops / rate
+        row["model_fraction_of_matmul_rate"] = row["model_at_matmul_rate_seconds_per_image"] / (
+            row["loss_grad_seconds_per_image"] + row["predict_seconds_per_image"])
+    floor = (min(one_row["setulb_seconds_per_image"], many_row["setulb_seconds_per_image"])
+             + many_row["model_at_matmul_rate_seconds_per_image"])
     out = {"model": args.model, "data": args.data, "n": len(x), "batch": args.batch,
            "targeted": args.targeted, "matmul_gflops": rate / 1e9,
+           "matmul_rows": min(args.batch, searches),
            "one_at_a_time": one_row, "batched": many_row,
            "batched_over_one_time": many_row["seconds_per_image"] / one_row["seconds_per_image"],
-           "same_success": all(a.success == b.success for a, b in zip(one, many, strict=True)),
-           "l2_ratio_min": min(ratio, default=None), "l2_ratio_max": max(ratio, default=None)}
-    for row in (one_row, many_row):
-        row["evaluation_share_of_matmul_rate"] = (
-            4 * macs * row["rows_per_image"] * len(x) / row.pop("evaluation_seconds") / rate)
+           "floor_seconds_per_image": floor,
+           "batched_over_floor": many_row["seconds_per_image"] / floor,
+           "agreement": agreement(one, many[:k])}
     if args.json:
         print(json.dumps(out, indent=2))
         return
     for name in ("one_at_a_time", "batched"):
         r = out[name]
-        print(f"{name:14s} {r['seconds_per_image']:.3f} s/image: setulb "
-              f"{r['setulb_share']:.0%}, model {r['evaluation_share']:.0%} (at "
-              f"{r['evaluation_share_of_matmul_rate']:.0%} of {rate / 1e9:.0f} GFLOP/s), "
-              f"Python {r['python_share']:.0%}; {r['iterations_per_image']:.1f} iterations, "
-              f"{r['rows_per_image']:.0f} rows per image")
-    print(f"batched / one at a time: {out['batched_over_one_time']:.2f}x the time; same "
-          f"success {out['same_success']}; L2 ratio {out['l2_ratio_min']:.4f}.."
-          f"{out['l2_ratio_max']:.4f}")
+        print(f"{name:14s} {r['images']} images, {r['seconds_per_image']:.4f} s/image: setulb "
+              f"{r['setulb_seconds_per_image']:.4f}, loss_grad "
+              f"{r['loss_grad_seconds_per_image']:.4f}, predict "
+              f"{r['predict_seconds_per_image']:.4f} (model at "
+              f"{r['model_fraction_of_matmul_rate']:.0%} of {rate / 1e9:.0f} GFLOP/s), Python "
+              f"{r['python_seconds_per_image']:.4f}; {r['iterations_per_image']:.0f} "
+              f"iterations, {r['loss_grad_rows_per_image']:.0f} + "
+              f"{r['predict_rows_per_image']:.0f} rows per image")
+    a = out["agreement"]
+    print(f"floor {floor:.4f} s/image; batched / floor {out['batched_over_floor']:.2f}x; "
+          f"batched / one at a time {out['batched_over_one_time']:.3f}x the time")
+    print(f"on {a['compared']} images: same success {a['same_success']}, L2 ratio "
+          f"{a['l2_ratio_min']}..{a['l2_ratio_max']}, bit-identical {a['bit_identical']}")
 
 
 if __name__ == "__main__":
