@@ -114,3 +114,51 @@ def test_the_batched_objective_is_the_one_example_formula_bit_for_bit(n):
         assert f[i] == ci * r[i] @ r[i] + float(loss[i])
         assert np.array_equal(g[i], 2 * ci * r[i] + grad[i].astype(np.float64))
     assert g.dtype == np.float64 and isinstance(f[0], float)
+
+
+class Spy:
+    """setulb itself, with the arguments of its first call recorded."""
+
+    def __init__(self):
+        self.first = None
+
+    def __call__(self, *args):
+        if self.first is None:
+            self.first = [(a.shape, a.dtype) if isinstance(a, np.ndarray) else (type(a), a)
+                          for a in args]
+        return compiled_setulb(*args)
+
+
+compiled_setulb = compiled.setulb
+
+
+@pytest.mark.parametrize("n", [1, 7])
+def test_the_work_areas_are_the_ones_minimize_hands_setulb(monkeypatch, n):
+    """Every array setulb gets (its sizes fix the memory it may write) and every
+    scalar setting, as minimize's own driver passes them."""
+    r0, low, high = np.full(n, 0.2), np.full(n, -1.0), np.full(n, 1.0)
+    by_scipy = Spy()
+    monkeypatch.setattr(compiled, "setulb", by_scipy)
+    minimize(objective, r0, jac=True, method="L-BFGS-B", bounds=list(zip(low, high, strict=True)),
+             options={"ftol": 1e-9, "gtol": 1e-5})
+    by_solve = Spy()
+    monkeypatch.setattr(steps, "setulb_routine", lambda: by_solve)
+    solve = Solve(r0, low, high, maxiter=15000, ftol=1e-9, gtol=1e-5)
+    while solve.give(*objective(solve.point())):
+        pass
+    assert by_solve.first == by_scipy.first
+
+
+@pytest.mark.parametrize("r0", [[0.0], [0.7], [-3.0], [5.0]])
+def test_a_one_dimensional_problem_is_solved_as_minimize_solves_it(r0):
+    """n = 1, from inside and from outside the box (minimize clips x0 first)."""
+    def bumpy(r):
+        return float(np.sin(3 * r[0]) + r[0] ** 2), np.array([3 * np.cos(3 * r[0]) + 2 * r[0]])
+
+    want = minimize(bumpy, np.array(r0), jac=True, method="L-BFGS-B", bounds=[(-1, 2)],
+                    options={"ftol": 1e-12, "gtol": 1e-9})
+    solve = Solve(np.array(r0), np.array([-1.0]), np.array([2.0]), maxiter=15000,
+                  ftol=1e-12, gtol=1e-9)
+    while solve.give(*bumpy(solve.point())):
+        pass
+    assert np.array_equal(solve.x, want.x) and (solve.nit, solve.nfev) == (want.nit, want.nfev)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from advref import __version__, evaluate, fgsm, models, rubbish_report, rubbish_samples, transfer
-from advref.attacks.minimal import minimal_perturbation
 from advref.attacks.lbfgsb_steps import reverse_communication_works
+from advref.attacks.minimal import minimal_perturbation
 from advref.cli.parser import main
 from advref.data_loaders import load_mnist_sample
 
