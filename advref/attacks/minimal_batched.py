@@ -57,13 +57,13 @@ class _Search:
     """One (example, target) search in flight, its slot and its current solve."""
 
     __slots__ = ("example", "position", "target", "generator", "slot", "c", "solve")
+    c: float            # the penalty and the solve of the current request:
+    solve: Solve        # search_many's begin() sets both before any use
 
     def __init__(self, example: int, position: int, target: int, generator: Any,
                  slot: int) -> None:
         self.example, self.position, self.target = example, position, target
         self.generator, self.slot = generator, slot
-        self.c: float = 0.0
-        self.solve: Solve | None = None
 
 
 def penalised(c: np.ndarray, r: np.ndarray, loss: np.ndarray, grad: np.ndarray
