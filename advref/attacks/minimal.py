@@ -16,6 +16,7 @@ For a binary linear model the answer is known in closed form
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,6 +35,7 @@ from advref._validation import (
     require_scipy,
 )
 from advref.attacks.minimal_batched import reverse_communication_works, search_many
+from advref.attacks.minimal_processes import MAX_PROCESSES, run_in_processes, shares
 from advref.attacks.minimal_search import DEFAULTS, TOLERANCES, MinimalResult, search_one
 
 if TYPE_CHECKING:
@@ -47,7 +49,8 @@ __all__ = ["MinimalResult", "linear_minimal_perturbation", "minimal_perturbation
 def minimal_perturbation(model: Differentiable, x: np.ndarray, *,
                          target: int | np.ndarray | None = None, y: np.ndarray | None = None,
                          clip: Box = (0.0, 1.0), candidates: int | None = None,
-                         batch: int | None = None, **options: Any) -> list[MinimalResult]:
+                         batch: int | None = None, processes: int = 1,
+                         **options: Any) -> list[MinimalResult]:
     """A MinimalResult per row of x.
 
     target: int or (n,) array of target classes; None means untargeted: every class
@@ -56,7 +59,10 @@ def minimal_perturbation(model: Differentiable, x: np.ndarray, *,
     DEFAULTS (ftol/gtol None: by dtype, see TOLERANCES). batch: None solves one
     example at a time (the definition); an integer B runs up to B searches side by
     side with pooled model evaluations (advref.attacks.minimal_batched: same
-    searches, same results up to the model's batched rounding).
+    searches, same results up to the model's batched rounding). processes: with
+    batch, the examples are shared among this many processes, each searching its
+    share batched with one BLAS thread (advref.attacks.minimal_processes: the
+    same searches, other rounds, so other last bits than one process).
 
     Needs model.loss_grad, model.predict and model.predict_proba.
     """
@@ -99,6 +105,10 @@ def minimal_perturbation(model: Differentiable, x: np.ndarray, *,
         candidates = int(candidates)
     if batch is not None:
         batch = check_positive_int(batch, "batch")
+    processes = check_positive_int(processes, "processes", high=MAX_PROCESSES)
+    if processes > 1 and batch is None:
+        raise ValueError(f"processes shares a batched search among processes: it needs batch, "
+                         f"got processes={processes} with batch=None instead.")
     require_scipy("minimal_perturbation")      # after the arguments: bad input is said first
     proba = model.predict_proba(x) if target is None else None
     mode = ("untargeted: every other class, smallest kept" if not candidates else
@@ -111,8 +121,11 @@ def minimal_perturbation(model: Differentiable, x: np.ndarray, *,
         batch = None
     with scipy_blas_single_thread():
         if batch is not None:
-            return search_many(model, x, y, None if target is None else targets, proba,
-                               clip, candidates, settings, mode, batch)
+            tasks = [partial(search_many, model, x[s], y[s],
+                             None if target is None else targets[s],
+                             None if proba is None else proba[s], clip, candidates, settings,
+                             mode, batch) for s in shares(len(x), min(processes, len(x)))]
+            return tasks[0]() if len(tasks) == 1 else run_in_processes(tasks)
         return [search_one(model, x[i], y[i], None if target is None else int(targets[i]),
                            clip, candidates, None if proba is None else proba[i], settings,
                            mode) for i in range(len(x))]

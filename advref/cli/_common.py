@@ -72,3 +72,13 @@ def emit(args, result, lines):
 
 def norm_arg(text):
     return np.inf if text == "inf" else int(text)
+
+
+def model_command(sub, name, run, help, description, model_metavar="MODEL.npz",
+                  n_default=None, data_role="test", **defaults):
+    """A subcommand taking a model file, with the shared data arguments."""
+    p = sub.add_parser(name, help=help, description=description)
+    p.add_argument("model_file", metavar=model_metavar, help="a model saved by advref train")
+    add_data_arguments(p, n_default, data_role)
+    p.set_defaults(run=run, **defaults)
+    return p

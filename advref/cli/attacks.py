@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from advref._validation import require_scipy
 from advref.analysis.metrics import evaluate
 from advref.analysis.transferability import transfer
-from advref.attacks import minimal as minimal_module
 from advref.attacks.fast_gradient import fgsm
 from advref.attacks.iterative import (
     iterative_fgsm,
@@ -15,7 +13,6 @@ from advref.attacks.iterative import (
     random_step_fgsm,
     random_step_settings,
 )
-from advref.attacks.minimal import minimal_perturbation
 from advref.attacks.rubbish import (
     SOURCES,
     check_rubbish_memory,
@@ -23,30 +20,21 @@ from advref.attacks.rubbish import (
     rubbish_samples,
     rubbish_step,
 )
+from advref.cli import minimal
 from advref.cli._common import (
-    add_data_arguments,
     emit,
     load_model,
+    model_command,
     norm_arg,
     test_data,
     training_data,
 )
 from advref.cli.examples_file import add_save_argument, check_save_target, save_examples
+from advref.cli.minimal import CLIP
 
-CLIP = (0.0, 1.0)
 METHODS = {"fgsm": fgsm, "iterative": iterative_fgsm, "r+fgsm": random_step_fgsm}
 VARIANT_FLAGS = {"--steps": "iterative", "--step-size": "iterative", "--random-start": "iterative",
                  "--alpha": "r+fgsm"}
-
-
-def model_command(sub, name, run, help, description, model_metavar="MODEL.npz",
-                  n_default=None, data_role="test", **defaults):
-    """A subcommand taking a model file, with the shared data arguments."""
-    p = sub.add_parser(name, help=help, description=description)
-    p.add_argument("model_file", metavar=model_metavar, help="a model saved by advref train")
-    add_data_arguments(p, n_default, data_role)
-    p.set_defaults(run=run, **defaults)
-    return p
 
 
 def register(sub):
@@ -77,18 +65,7 @@ def register(sub):
     p.add_argument("--alpha", type=float, help="r+fgsm: size of the random step (eps / 2)")
     add_no_clip(p)
 
-    p = model_command(sub, "minimal", run_minimal,
-                      "smallest misclassified perturbations by L-BFGS-B",
-                      "Szegedy's box-constrained L-BFGS search for the smallest L2 perturbation "
-                      "classified as a target (or as any wrong class), on the first --n test "
-                      "images.", n_default=20)
-    add_save_argument(p)
-    p.add_argument("--target", type=int, help="target class (default: untargeted)")
-    p.add_argument("--batch", type=int, default=256, metavar="B",
-                   help="searches run side by side, their model evaluations pooled "
-                        "(default 256); the same searches and solver steps as one at a time")
-    p.add_argument("--one-at-a-time", action="store_true",
-                   help="solve one example at a time: the definition, several times slower")
+    minimal.register(sub)      # listed in this order in --help
 
     p = model_command(sub, "rubbish", run_rubbish, "rubbish-class (fooling) samples",
                       "Rate at which any class gets probability > .5 on samples of no class; "
@@ -169,34 +146,6 @@ def method_settings(args):
     if args.method == "r+fgsm":
         return {**random_step_settings(args.eps, args.alpha), "rng": args.seed}
     return {"norm": args.norm}
-
-
-def run_minimal(args):
-    require_scipy("advref minimal")
-    check_save_target(args)
-    model, desc = load_model(args.model_file)
-    x, y, data = test_data(args, model, desc)
-    batch = None if args.one_at_a_time else args.batch
-    results = minimal_perturbation(model, x, target=args.target, y=y, clip=CLIP, batch=batch)
-    # what ran: an older SciPy than the driven interface's solves one at a time (warned)
-    used = batch if batch is None or minimal_module.reverse_communication_works() else None
-    ok = [r for r in results if r.success]
-    summary = {"model": desc, "data": data, "n": len(x), "target": args.target, "clip": CLIP,
-               "batch": used, "batch_requested": batch,
-               "settings": {k: v for k, v in results[0].settings.items()},
-               "success_rate": len(ok) / len(results),
-               "mean_l2": float(np.mean([r.l2 for r in ok])) if ok else float("nan"),
-               "mean_linf": float(np.mean([r.linf for r in ok])) if ok else float("nan"),
-               "mean_iterations": float(np.mean([r.iterations for r in results])),
-               "examples": [r.summary() for r in results]}
-    for e in summary["examples"]:
-        e.pop("settings")
-    save_examples(args, {"x": x, "x_adv": np.stack([r.x_adv for r in results]), "y": y,
-                         "success": [r.success for r in results],
-                         "l2": [r.l2 for r in results]}, summary)
-    emit(args, summary, [f"success {summary['success_rate']:.1%} of {len(x)}; mean L2 "
-                         f"{summary['mean_l2']:.4f}, mean L_inf {summary['mean_linf']:.4f}, "
-                         f"mean optimizer iterations {summary['mean_iterations']:.0f}"])
 
 
 def run_rubbish(args):

@@ -10,6 +10,7 @@ import pytest
 from advref import __version__, evaluate, fgsm, models, rubbish_report, rubbish_samples, transfer
 from advref.attacks.lbfgsb_steps import reverse_communication_works
 from advref.attacks.minimal import minimal_perturbation
+from advref.attacks.minimal_processes import usable_cpus
 from advref.cli.parser import main
 from advref.data_loaders import load_mnist_sample
 
@@ -91,16 +92,23 @@ def test_minimal_as_the_readme_writes_it_uses_its_default_n(trained, capsys):
 
 @pytest.mark.scipy
 def test_minimal_batched_and_one_at_a_time_are_the_librarys(trained, capsys):
-    """The CLI's two modes are the library's two modes on the same images."""
+    """The CLI's modes are the library's modes on the same images: batched, by
+    default shared among as many processes as there are usable CPUs (at most one
+    an image), or in one process, or one at a time."""
     model = models.load(trained["softmax"])
     x = load_mnist_sample(dtype=model.dtype).x_test[:3]
     y = load_mnist_sample(dtype=model.dtype).y_test[:3]
-    for flags, batch in ((["--batch", "2"], 2), (["--one-at-a-time"], None)):
+    for flags, batch, processes in ((["--batch", "2"], 2, min(usable_cpus(), 3)),
+                                    (["--batch", "2", "--processes", "1"], 2, 1),
+                                    (["--batch", "2", "--processes", "3"], 2, 3),
+                                    (["--one-at-a-time"], None, 1)):
         out = run_json(capsys, ["minimal", str(trained["softmax"]), "--data", "sample",
                                 "--n", "3", "--target", "4", *flags])
-        lib = minimal_perturbation(model, x, y=y, target=4, batch=batch)
+        lib = minimal_perturbation(model, x, y=y, target=4, batch=batch, processes=processes)
+        driven = batch is not None and reverse_communication_works()
         assert out["batch_requested"] == batch
-        assert out["batch"] == (batch if reverse_communication_works() else None)
+        assert out["batch"] == (batch if driven else None)
+        assert out["processes"] == (processes if driven else 1)
         assert [e["l2"] for e in out["examples"]] == [r.l2 for r in lib]
         assert [e["iterations"] for e in out["examples"]] == [r.iterations for r in lib]
 

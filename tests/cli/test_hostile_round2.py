@@ -53,6 +53,12 @@ def model_file(tmp_path_factory):
      "advref reproduce: error: --seed must be >= 0, got -1 instead."),
     (["train", "softmax", "--data", "sample", "--eps", "-1", "--out", "m.npz"],
      "advref train: error: --eps must be >= 0 and finite, got -1.0 instead."),
+    (["minimal", "{model}", "--processes", "0"],
+     "advref minimal: error: --processes must be between 1 and 64 processes, got 0 instead."),
+    (["minimal", "{model}", "--processes", "2", "--one-at-a-time"],
+     "advref minimal: error: --processes shares the batched search among processes and "
+     "--one-at-a-time solves in this process: give one of them, got --processes 2 with "
+     "--one-at-a-time."),
     (["rubbish", "{model}", "--samples", str(10**9)],
      "advref rubbish: error: --samples must fit in this machine's"),
 ])
