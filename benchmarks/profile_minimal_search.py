@@ -11,14 +11,17 @@ Python calls several times over):
   - everything else, which is Python (advref's search and, one at a time, SciPy's
     `minimize` wrapper);
   - L-BFGS-B iterations and model rows per image.
-The floor is what no driver of these searches can avoid: SciPy's routine (the
-smaller of the two paths' times) plus every model evaluation of the batched path
-at the matmul rate (4 flops per weight per loss_grad row: forward and backward
+Then the default of `advref minimal`: the batched search with its examples
+shared among --processes processes (default: the usable CPUs), each with one
+BLAS thread; its wall time only (its parts run in other processes).
+The floor is what one process driving these searches cannot avoid: SciPy's
+routine (the smaller of the two paths' times) plus every model evaluation of the
+batched path at the matmul rate (4 flops per weight per loss_grad row: forward and backward
 to the input; 2 per predict row). The matmul rate is measured in the same run,
 with as many rows as the batched rounds hold (the best of five readings).
 
     python benchmarks/profile_minimal_search.py MODEL.npz [--data sample] [--n 64]
-        [--n-one K] [--batch 256] [--targeted] [--json]
+        [--n-one K] [--batch 256] [--processes P] [--targeted] [--json]
 
 --n-one K runs one at a time on the first K of the N images only (it takes
 about five times as long per image), and compares the paths on those. Run it on
@@ -35,6 +38,7 @@ import scipy.optimize._lbfgsb as compiled
 
 import advref.attacks.lbfgsb_steps as steps
 from advref import minimal_perturbation, models
+from advref.attacks.minimal_processes import usable_cpus
 from advref.datasets import load_data
 
 clock = time.perf_counter
@@ -126,6 +130,15 @@ def run(model, x, y, batch, kw):
         "iterations_per_image": float(np.mean([r.iterations for r in results]))}
 
 
+def run_shared(model, x, y, batch, processes, kw):
+    start = clock()
+    results = minimal_perturbation(model, x, y=y, batch=batch, processes=processes, **kw)
+    wall = clock() - start
+    return results, {"images": len(x), "processes": processes,
+                     "seconds_per_image": wall / len(x),
+                     "iterations_per_image": float(np.mean([r.iterations for r in results]))}
+
+
 def agreement(one, many):
     pairs = list(zip(one, many, strict=True))
     ratio = [b.l2 / a.l2 for a, b in pairs if a.success and b.success]
@@ -142,6 +155,7 @@ def main():
     parser.add_argument("--n", type=int, default=64)
     parser.add_argument("--n-one", type=int, default=None)
     parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--processes", type=int, default=usable_cpus())
     parser.add_argument("--targeted", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -155,6 +169,7 @@ def main():
     macs = sum(v.size for k, v in model.params.items() if k.startswith("W"))
     k = len(x) if args.n_one is None else min(args.n_one, len(x))
     many, many_row = run(model, x, y, args.batch, kw)
+    shared, shared_row = run_shared(model, x, y, args.batch, args.processes, kw)
     one, one_row = run(model, x[:k], y[:k], None, {key: v[:k] for key, v in kw.items()})
     for row in (one_row, many_row):
         flops = (4 * row["loss_grad_rows_per_image"] + 2 * row["predict_rows_per_image"]) * macs
@@ -170,7 +185,11 @@ def main():
            "batched_over_one_time": many_row["seconds_per_image"] / one_row["seconds_per_image"],
            "floor_seconds_per_image": floor,
            "batched_over_floor": many_row["seconds_per_image"] / floor,
-           "agreement": agreement(one, many[:k])}
+           "agreement": agreement(one, many[:k]),
+           "shared": shared_row,
+           "shared_over_one_time": shared_row["seconds_per_image"] / one_row["seconds_per_image"],
+           "shared_over_floor": shared_row["seconds_per_image"] / floor,
+           "shared_agreement": agreement(one, shared[:k])}
     if args.json:
         print(json.dumps(out, indent=2))
         return
@@ -184,11 +203,16 @@ def main():
               f"{r['python_seconds_per_image']:.4f}; {r['iterations_per_image']:.0f} "
               f"iterations, {r['loss_grad_rows_per_image']:.0f} + "
               f"{r['predict_rows_per_image']:.0f} rows per image")
-    a = out["agreement"]
-    print(f"floor {floor:.4f} s/image; batched / floor {out['batched_over_floor']:.2f}x; "
-          f"batched / one at a time {out['batched_over_one_time']:.3f}x the time")
-    print(f"on {a['compared']} images: same success {a['same_success']}, L2 ratio "
-          f"{a['l2_ratio_min']}..{a['l2_ratio_max']}, bit-identical {a['bit_identical']}")
+    print(f"{args.processes} processes  {len(x)} images, {shared_row['seconds_per_image']:.4f} "
+          "s/image")
+    print(f"floor {floor:.4f} s/image; batched / floor {out['batched_over_floor']:.2f}x, "
+          f"{args.processes} processes / floor {out['shared_over_floor']:.2f}x; batched / one "
+          f"at a time {out['batched_over_one_time']:.3f}x the time, {args.processes} "
+          f"processes {out['shared_over_one_time']:.3f}x")
+    for name in ("agreement", "shared_agreement"):
+        a = out[name]
+        print(f"{name}, on {a['compared']} images: same success {a['same_success']}, L2 ratio "
+              f"{a['l2_ratio_min']}..{a['l2_ratio_max']}, bit-identical {a['bit_identical']}")
 
 
 if __name__ == "__main__":
