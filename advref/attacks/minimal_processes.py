@@ -63,7 +63,10 @@ def run_share(connection: Any, task: Callable[[], list]) -> None:
             answer: Any = ("results", task())
     except BaseException:                       # said to the caller, which raises it
         answer = ("error", traceback.format_exc())
-    connection.send(answer)
+    try:
+        connection.send(answer)
+    except OSError:                             # the caller has stopped listening
+        pass
     connection.close()
 
 
@@ -86,15 +89,18 @@ def start_worker(context: Any, task: Callable[[], list]) -> tuple[Any, Any]:
     return worker, mine
 
 
-def collect(worker: Any, connection: Any, number: int) -> list:
+def collect(worker: Any, connection: Any, number: int, method: str) -> list:
     """The results of worker `number`, or a RuntimeError saying why there are none."""
     try:
         kind, payload = connection.recv()
     except EOFError:
         worker.join()
+        hint = "" if method == "fork" else (
+            f"; with the {method} start method a script that runs processes > 1 needs "
+            "its work under `if __name__ == \"__main__\":`")
         raise RuntimeError(f"minimal_perturbation: worker process {number} ended without "
                            f"its results (exit code {worker.exitcode}; killed, perhaps for "
-                           "memory?)") from None
+                           f"memory?{hint})") from None
     if kind == "error":
         raise RuntimeError(f"minimal_perturbation: worker process {number} failed:\n{payload}")
     return payload
@@ -117,7 +123,7 @@ def run_in_processes(tasks: list[Callable[[], list]]) -> list:
         with numpy_blas_single_thread():
             results = tasks[0]()
         for number, (worker, connection) in enumerate(workers, start=1):
-            results += collect(worker, connection, number)
+            results += collect(worker, connection, number, context.get_start_method())
         return results
     finally:
         for worker, connection in workers:

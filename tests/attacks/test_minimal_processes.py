@@ -117,3 +117,22 @@ def test_bad_processes_are_named(bad, batch, error, words):
     with pytest.raises(error) as caught:
         minimal_perturbation(model, x, batch=batch, processes=bad)
     assert words in str(caught.value)
+
+
+@driven
+def test_spawned_workers_give_the_same_results_and_say_what_a_script_needs(monkeypatch):
+    """With the spawn start method (macOS and Windows default), each share's search
+    is pickled to a fresh interpreter: the same results as fork; a worker that
+    dies is reported with the script guard spawn needs."""
+    import multiprocessing
+
+    spawn = multiprocessing.get_context("spawn")
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method=None: spawn)
+    model, x = small_models()[1]
+    want = minimal_perturbation(model, x, batch=None)
+    got = minimal_perturbation(RowByRow(model), x, batch=2, processes=2)
+    assert all(same(a, b) for a, b in zip(want, got, strict=True))
+    with pytest.raises(RuntimeError, match=r"exit code 3; killed, perhaps for memory\?; with the "
+                                           r"spawn start method a script that runs processes > 1 "
+                                           r"needs its work under `if __name__ == \"__main__\":`"):
+        minimal_perturbation(FailsElsewhere(model, "exit"), x, batch=2, processes=2)
