@@ -25,6 +25,8 @@ class RowByRow:
         self.model, self.calls = model, []
 
     def __getattr__(self, name):
+        if name == "model":          # unpickling (a spawned worker) asks before it is set
+            raise AttributeError(name)
         return getattr(self.model, name)
 
     def loss_grad(self, x, y):

@@ -79,6 +79,8 @@ class FailsElsewhere:
         self.model, self.how, self.home = model, how, os.getpid()
 
     def __getattr__(self, name):
+        if name == "model":          # unpickling (a spawned worker) asks before it is set
+            raise AttributeError(name)
         return getattr(self.model, name)
 
     def loss_grad(self, x, y):
