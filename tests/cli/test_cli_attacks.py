@@ -114,6 +114,20 @@ def test_minimal_batched_and_one_at_a_time_are_the_librarys(trained, capsys):
 
 
 @pytest.mark.scipy
+@pytest.mark.parametrize("flags, words", [
+    (["--processes", "0"], "--processes must be between 1 and 64 processes, got 0 instead."),
+    (["--processes", "65"], "--processes must be between 1 and 64 processes, got 65 instead."),
+    (["--processes", "2", "--one-at-a-time"], "got --processes 2 with --one-at-a-time."),
+])
+def test_minimal_refuses_bad_processes_before_reading_the_model(capsys, tmp_path, flags, words):
+    """The model file does not exist: the flags are refused before it is looked for."""
+    capsys.readouterr()
+    assert main(["minimal", str(tmp_path / "absent.npz"), *flags]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "absent" not in err
+
+
+@pytest.mark.scipy
 def test_minimal_records_one_at_a_time_where_scipy_cannot_batch(trained, capsys,
                                                                 monkeypatch):
     """On a SciPy whose private L-BFGS-B interface is not the driven one (before 1.15)
