@@ -34,7 +34,7 @@ import numpy as np
 from advref._blas_threads import numpy_blas_single_thread
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 MAX_PROCESSES = 64
@@ -106,7 +106,7 @@ def collect(worker: Any, connection: Any, number: int, method: str) -> list:
     return payload
 
 
-def run_in_processes(tasks: list[Callable[[], list]]) -> list:
+def run_in_processes(tasks: Sequence[Callable[[], list]]) -> list:
     """The tasks' result lists, concatenated in order: the first task runs here,
     each other in its own worker process, all with one BLAS thread. With spawn,
     each task is pickled (a functools.partial of a module-level function)."""
