@@ -101,6 +101,7 @@ def test_minimal_batched_and_one_at_a_time_are_the_librarys(trained, capsys):
     for flags, batch, processes in ((["--batch", "2"], 2, min(usable_cpus(), 3)),
                                     (["--batch", "2", "--processes", "1"], 2, 1),
                                     (["--batch", "2", "--processes", "3"], 2, 3),
+                                    (["--batch", "2", "--processes", "64"], 2, 3),
                                     (["--one-at-a-time"], None, 1)):
         out = run_json(capsys, ["minimal", str(trained["softmax"]), "--data", "sample",
                                 "--n", "3", "--target", "4", *flags])
@@ -139,6 +140,7 @@ def test_minimal_records_one_at_a_time_where_scipy_cannot_batch(trained, capsys,
         out = run_json(capsys, ["minimal", str(trained["softmax"]), "--data", "sample",
                                 "--n", "2", "--target", "4", "--batch", "2"])
     assert out["batch"] is None and out["batch_requested"] == 2
+    assert out["processes"] == 1          # one at a time runs in this process
 
 
 def test_rubbish(trained, capsys):
