@@ -2,6 +2,7 @@
 (advref.attacks.minimal_processes): each share is the batched search of its own
 examples, run with one BLAS thread, and the shares' results come back in order."""
 
+import multiprocessing
 import os
 
 import numpy as np
@@ -9,7 +10,13 @@ import pytest
 
 from advref import minimal_perturbation
 from advref._blas_threads import numpy_blas_single_thread
-from advref.attacks.minimal_processes import shares, usable_cpus
+from advref.attacks.minimal_processes import (
+    THREAD_VARIABLES,
+    run_share,
+    shares,
+    start_worker,
+    usable_cpus,
+)
 from advref.models import MaxoutMLP
 
 pytest.importorskip("scipy.optimize", reason="the minimal search solves with SciPy's L-BFGS-B")
@@ -100,11 +107,49 @@ def test_a_worker_that_fails_is_reported_with_its_traceback():
 
 
 @driven
+@pytest.mark.skipif(multiprocessing.get_start_method() != "fork",
+                    reason="the fork start method's message; spawn's is tested below")
 def test_a_worker_that_dies_is_reported_with_its_exit_code():
     model, x = small_models()[1]
-    with pytest.raises(RuntimeError, match=r"worker process 1 ended without its results "
-                                           r"\(exit code 3"):
+    with pytest.raises(RuntimeError) as caught:
         minimal_perturbation(FailsElsewhere(model, "exit"), x, batch=2, processes=2)
+    assert str(caught.value) == ("minimal_perturbation: worker process 1 ended without its "
+                                 "results (exit code 3; killed, perhaps for memory?)")
+
+
+class RecordingContext:
+    """A start-method context whose processes only record how they were started."""
+
+    def __init__(self):
+        self.started = []
+
+    def Pipe(self, duplex):
+        return multiprocessing.Pipe(duplex)
+
+    def Process(self, target, args, daemon):
+        started = self.started
+
+        class Recorded:
+            def start(self):
+                started.append({"target": target, "daemon": daemon,
+                                "environment": {k: os.environ.get(k) for k in THREAD_VARIABLES}})
+        return Recorded()
+
+
+def test_workers_start_as_daemons_with_one_blas_thread_and_the_environment_comes_back(
+        monkeypatch):
+    """A worker must not outlive its caller, and a spawned one reads its BLAS thread
+    count from the environment when NumPy loads: 1, set only while it starts."""
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "7")
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    context = RecordingContext()
+    _, connection = start_worker(context, list)
+    connection.close()
+    assert context.started == [{"target": run_share, "daemon": True,
+                                "environment": dict.fromkeys(THREAD_VARIABLES, "1")}]
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "7" and os.environ["MKL_NUM_THREADS"] == "3"
+    assert "OMP_NUM_THREADS" not in os.environ
 
 
 @pytest.mark.parametrize("bad, batch, error, words", [
@@ -126,8 +171,6 @@ def test_spawned_workers_give_the_same_results_and_say_what_a_script_needs(monke
     """With the spawn start method (macOS and Windows default), each share's search
     is pickled to a fresh interpreter: the same results as fork; a worker that
     dies is reported with the script guard spawn needs."""
-    import multiprocessing
-
     spawn = multiprocessing.get_context("spawn")
     monkeypatch.setattr(multiprocessing, "get_context", lambda method=None: spawn)
     model, x = small_models()[1]
@@ -138,3 +181,30 @@ def test_spawned_workers_give_the_same_results_and_say_what_a_script_needs(monke
                                            r"spawn start method a script that runs processes > 1 "
                                            r"needs its work under `if __name__ == \"__main__\":`"):
         minimal_perturbation(FailsElsewhere(model, "exit"), x, batch=2, processes=2)
+
+
+def test_a_share_runs_with_one_blas_thread_and_sends_its_results():
+    """run_share, the worker's body, run here: the task's results (and the BLAS
+    thread count it saw, where NumPy's OpenBLAS can be set) through the pipe."""
+    from advref._blas_threads import numpy_blas_threads
+
+    before = numpy_blas_threads()
+    mine, theirs = multiprocessing.Pipe(duplex=False)
+    run_share(theirs, lambda: [numpy_blas_threads(), "done"])
+    assert mine.recv() == ("results", [None if before is None else 1, "done"])
+    assert numpy_blas_threads() == before and theirs.closed
+
+
+def test_a_share_that_fails_sends_its_traceback_and_a_closed_pipe_is_no_error():
+    def fails():
+        raise FloatingPointError("planted in a share")
+
+    mine, theirs = multiprocessing.Pipe(duplex=False)
+    run_share(theirs, fails)
+    kind, text = mine.recv()
+    assert kind == "error" and text.startswith("Traceback (most recent call last):")
+    assert text.rstrip().endswith("FloatingPointError: planted in a share")
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    reader.close()                              # the caller stopped listening
+    run_share(writer, lambda: ["unread"])
+    assert writer.closed
