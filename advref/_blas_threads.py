@@ -32,6 +32,7 @@ model records it as `blas`.
 from __future__ import annotations
 
 import ctypes
+import os
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -153,3 +154,23 @@ def numpy_blas_single_thread():
     """Run the block with NumPy's bundled OpenBLAS at one thread, as each `reproduce
     --jobs` worker trains (reproduce --plan's probe uses it)."""
     return _single_thread(_numpy_openblas_threads())
+
+
+# what OpenBLAS, OpenMP and MKL read for their thread count when they load
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@contextmanager
+def one_thread_environment():
+    """Run the block with THREAD_VARIABLES set to 1, then as they were: a process
+    started inside it (spawn, forkserver) loads its BLAS with one thread."""
+    saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

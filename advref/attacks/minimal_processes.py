@@ -31,14 +31,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from advref._blas_threads import numpy_blas_single_thread
+from advref._blas_threads import numpy_blas_single_thread, one_thread_environment
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Any
 
 MAX_PROCESSES = 64
-THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def usable_cpus() -> int:
@@ -72,19 +71,11 @@ def run_share(connection: Any, task: Callable[[], list]) -> None:
 
 def start_worker(context: Any, task: Callable[[], list]) -> tuple[Any, Any]:
     """A started worker process running `task`, and the caller's end of its pipe.
-    A spawned worker reads these variables when NumPy loads: one BLAS thread."""
+    A spawned worker reads the thread variables when NumPy loads: one BLAS thread."""
     mine, theirs = context.Pipe(duplex=False)
-    saved = {k: os.environ.get(k) for k in THREAD_VARIABLES}
-    os.environ.update(dict.fromkeys(THREAD_VARIABLES, "1"))
-    try:
+    with one_thread_environment():
         worker = context.Process(target=run_share, args=(theirs, task), daemon=True)
         worker.start()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     theirs.close()
     return worker, mine
 

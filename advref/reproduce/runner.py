@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from advref._blas_threads import one_thread_environment
 from advref._validation import MissingDependency
 from advref.data_loaders import find_mnist
 from advref.data_loaders.console import STDERR, Prefixed
@@ -95,10 +96,7 @@ def make_context(profile, out, seed, log):
 
 
 def pretrain_in_parallel(profile, out, seed, jobs, log, names=None):
-    saved = {k: os.environ.get(k) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
-                                            "MKL_NUM_THREADS")}
-    os.environ.update(dict.fromkeys(saved, "1"))
-    try:
+    with one_thread_environment():
         import multiprocessing
 
         names = list(names or model_names(profile))
@@ -125,12 +123,6 @@ def pretrain_in_parallel(profile, out, seed, jobs, log, names=None):
                     f"{', '.join(left)} were unfinished; rerun the same command to resume "
                     "them from their checkpoints") from None
         return trained
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def train_models(profile, out="advref-results", names=None, *, seed=0, log=STDERR):

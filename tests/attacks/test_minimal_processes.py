@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from advref import minimal_perturbation
-from advref._blas_threads import numpy_blas_single_thread
+from advref._blas_threads import THREAD_VARIABLES, numpy_blas_single_thread
 from advref.attacks.minimal_processes import (
-    THREAD_VARIABLES,
     run_share,
     shares,
     start_worker,
