@@ -207,3 +207,24 @@ def test_a_share_that_fails_sends_its_traceback_and_a_closed_pipe_is_no_error():
     reader.close()                              # the caller stopped listening
     run_share(writer, lambda: ["unread"])
     assert writer.closed
+
+
+@driven
+def test_processes_that_cannot_start_say_how_to_run_without_them(monkeypatch):
+    class NoProcesses:
+        def Pipe(self, duplex):
+            return multiprocessing.Pipe(duplex)
+
+        def Process(self, **kwargs):
+            raise OSError("no writable /dev/shm")
+
+        def get_start_method(self):
+            return "fork"
+
+    monkeypatch.setattr(multiprocessing, "get_context", lambda method=None: NoProcesses())
+    model, x = small_models()[1]
+    with pytest.raises(RuntimeError) as caught:
+        minimal_perturbation(model, x, batch=2, processes=3)
+    assert str(caught.value) == ("minimal_perturbation: processes=3 could not start a worker "
+                                 "process (no writable /dev/shm); processes=1 runs the search in "
+                                 "this process")
