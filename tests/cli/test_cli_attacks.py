@@ -115,6 +115,38 @@ def test_minimal_batched_and_one_at_a_time_are_the_librarys(trained, capsys):
 
 
 @pytest.mark.scipy
+def test_minimal_summary_is_the_librarys_results_field_by_field(trained, capsys):
+    """Every field of `advref minimal --json`, untargeted on 4 sample test images
+    (true labels), from the library's results on them; and the printed line."""
+    model = models.load(trained["softmax"])
+    d = load_mnist_sample(dtype=model.dtype)
+    x, y = d.x_test[:4], d.y_test[:4]
+    out = run_json(capsys, ["minimal", str(trained["softmax"]), "--data", "sample", "--n", "4",
+                            "--batch", "3", "--processes", "2"])
+    lib = minimal_perturbation(model, x, y=y, clip=(0.0, 1.0), batch=3, processes=2)
+    ok = [r for r in lib if r.success]
+    driven = reverse_communication_works()
+    examples = [{k: v for k, v in r.summary().items() if k != "settings"} for r in lib]
+    assert out["model"]["file"] == str(trained["softmax"])
+    assert out["model"]["sha256"] == models.params_digest(model)
+    assert {k: v for k, v in out.items() if k not in ("model", "examples", "settings")} == {
+        "data": "sample", "n": 4, "target": None, "clip": [0.0, 1.0],
+        "batch": 3 if driven else None, "batch_requested": 3, "processes": 2 if driven else 1,
+        "success_rate": len(ok) / 4,
+        "mean_l2": sum(r.l2 for r in ok) / len(ok), "mean_linf": sum(r.linf for r in ok) / len(ok),
+        "mean_iterations": sum(r.iterations for r in lib) / 4}
+    assert out["examples"] == json.loads(json.dumps(examples))
+    assert out["settings"] == json.loads(json.dumps(lib[0].settings))
+    capsys.readouterr()
+    assert main(["minimal", str(trained["softmax"]), "--data", "sample", "--n", "4", "--batch",
+                 "3", "--processes", "2"]) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if "success" in line]
+    assert printed == [f"success {len(ok) / 4:.1%} of 4; mean L2 {out['mean_l2']:.4f}, mean "
+                       f"L_inf {out['mean_linf']:.4f}, mean optimizer iterations "
+                       f"{out['mean_iterations']:.0f}"]
+
+
+@pytest.mark.scipy
 @pytest.mark.parametrize("flags, words", [
     (["--processes", "0"], "--processes must be between 1 and 64 processes, got 0 instead."),
     (["--processes", "65"], "--processes must be between 1 and 64 processes, got 65 instead."),
