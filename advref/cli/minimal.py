@@ -35,8 +35,6 @@ def register(sub):
 
 
 def run_minimal(args):
-    require_scipy("advref minimal")
-    check_save_target(args)
     batch = None if args.one_at_a_time else args.batch
     processes = args.processes
     if processes is None:
@@ -48,6 +46,8 @@ def run_minimal(args):
         raise ValueError(f"--processes shares the batched search among processes and "
                          f"--one-at-a-time solves in this process: give one of them, got "
                          f"--processes {processes} with --one-at-a-time.")
+    require_scipy("advref minimal")
+    check_save_target(args)
     model, desc = load_model(args.model_file)
     x, y, data = test_data(args, model, desc)
     results = minimal_perturbation(model, x, target=args.target, y=y, clip=CLIP, batch=batch,

@@ -4,6 +4,7 @@ examples, run with one BLAS thread, and the shares' results come back in order."
 
 import multiprocessing
 import os
+import time
 
 import numpy as np
 import pytest
@@ -228,3 +229,33 @@ def test_processes_that_cannot_start_say_how_to_run_without_them(monkeypatch):
     assert str(caught.value) == ("minimal_perturbation: processes=3 could not start a worker "
                                  "process (no writable /dev/shm); processes=1 runs the search in "
                                  "this process")
+
+
+class FailsHere:
+    """The model, failing at once in the test's own process and stalling in workers."""
+
+    def __init__(self, model):
+        self.model, self.home = model, os.getpid()
+
+    def __getattr__(self, name):
+        if name == "model":
+            raise AttributeError(name)
+        return getattr(self.model, name)
+
+    def loss_grad(self, x, y):
+        if os.getpid() == self.home:
+            raise FloatingPointError("planted in the caller's share")
+        time.sleep(120)
+        return self.model.loss_grad(x, y)
+
+
+@driven
+def test_a_failure_in_the_callers_share_stops_the_workers_at_once():
+    """The caller's own error is raised without waiting for the workers' searches
+    (here two minutes each), and no worker is left running."""
+    model, x = small_models()[1]
+    start = time.monotonic()
+    with pytest.raises(FloatingPointError, match="planted in the caller's share"):
+        minimal_perturbation(FailsHere(model), x, batch=2, processes=3)
+    assert time.monotonic() - start < 30
+    assert multiprocessing.active_children() == []
