@@ -32,6 +32,7 @@ import time
 import numpy as np
 import torch
 
+from advref._allocator import retain_freed_memory
 from advref.tools.speed import FLOPS, matmul_reference, tasks
 
 TRAIN_FLOPS = FLOPS["train_step"]
@@ -131,6 +132,7 @@ def main(argv=None):
     p.add_argument("--min-time", type=float, default=0.25)
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
+    retain_freed_memory()                  # as the `advref` command runs
     torch.set_num_threads(args.threads)
     product, product_flops = matmul_reference(np.dtype(np.float32), 2048)
     rows = []

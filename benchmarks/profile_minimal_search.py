@@ -38,6 +38,7 @@ import scipy.optimize._lbfgsb as compiled
 
 import advref.attacks.lbfgsb_steps as steps
 from advref import minimal_perturbation, models
+from advref._allocator import retain_freed_memory
 from advref.attacks.minimal_processes import usable_cpus
 from advref.datasets import load_data
 
@@ -159,6 +160,7 @@ def main():
     parser.add_argument("--targeted", action="store_true")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    retain_freed_memory()                  # as the `advref` command runs
     model = models.load(args.model)
     *_, x_test, y_test, _ = load_data(args.data, model.dtype)
     right = np.flatnonzero(model.predict(x_test) == y_test)[:args.n]
