@@ -565,3 +565,30 @@ def test_every_recipe_has_the_family_the_profiles_give_it():
     assert set(FAMILY) == set(RECIPES)
     for recipe, family, _ in MODELS.values():
         assert FAMILY[recipe] == family, recipe
+
+
+@pytest.mark.skipif(not HAVE_SCIPY, reason="benchmark 2 is skipped without SciPy (tested above)")
+def test_benchmark_2_is_the_shared_batched_search_of_its_images(run):
+    """bench2's mean L2 is exactly that of minimal_perturbation with the batch and the
+    two processes its row states, on the first n correctly classified test images."""
+    import numpy as np
+
+    from advref.attacks.minimal import minimal_perturbation
+    from advref.reproduce.profiles import get_profile
+    from advref.reproduce.runner import make_context
+
+    out, result, _, _ = run
+    profile = get_profile("sample")
+    ctx = make_context(profile, out, 0, log=None)
+    rows = {r["id"]: r for r in result["rows"]}
+    for name in ("softmax", "maxout"):
+        params = rows[f"bench2-{name}"]["params"]
+        assert (params["batch"], params["processes"], params["candidates"]) == (
+            256, 2, profile["minimal_candidates"])
+        model, data = ctx.model(name), ctx.data
+        right = np.flatnonzero(model.predict(data.x_test) == data.y_test)[:profile["n_minimal"]]
+        found = minimal_perturbation(model, data.x_test[right], y=data.y_test[right],
+                                     candidates=params["candidates"], batch=256, processes=2)
+        ok = [r.success for r in found]
+        assert params["n"] == len(right) and params["success_rate"] == np.mean(ok)
+        assert rows[f"bench2-{name}"]["measured"] == np.mean([r.l2 for r in found if r.success])
