@@ -592,3 +592,35 @@ def test_benchmark_2_is_the_shared_batched_search_of_its_images(run):
         ok = [r.success for r in found]
         assert params["n"] == len(right) and params["success_rate"] == np.mean(ok)
         assert rows[f"bench2-{name}"]["measured"] == np.mean([r.l2 for r in found if r.success])
+
+
+@pytest.mark.skipif(not HAVE_SCIPY, reason="benchmark 2 is skipped without SciPy (tested above)")
+def test_benchmark_2_chunks_stored_for_one_process_count_are_not_read_for_another(
+        run, monkeypatch):
+    """A chunk's last bits depend on how its images were shared: with another process
+    count the stored chunks must not be reused, and the row is that count's search."""
+    import numpy as np
+
+    from advref.attacks.minimal import minimal_perturbation
+    from advref.reproduce import lecture
+    from advref.reproduce.profiles import get_profile
+    from advref.reproduce.runner import make_context
+
+    out, result, _, _ = run
+    profile = get_profile("sample")
+    monkeypatch.setattr(lecture, "MINIMAL_PROCESSES", 1)
+    ctx = make_context(profile, out, 0, log=None)
+    lecture.minimal_size(ctx)
+    mine = {r["id"]: r for r in ctx.rows}
+    shared = {r["id"]: r for r in result["rows"]}
+    differs = []
+    for name in ("softmax", "maxout"):
+        model, data = ctx.model(name), ctx.data
+        right = np.flatnonzero(model.predict(data.x_test) == data.y_test)[:profile["n_minimal"]]
+        found = minimal_perturbation(model, data.x_test[right], y=data.y_test[right],
+                                     candidates=profile["minimal_candidates"], batch=256)
+        row = mine[f"bench2-{name}"]
+        assert row["params"]["processes"] == 1
+        assert row["measured"] == np.mean([r.l2 for r in found if r.success])
+        differs.append(row["measured"] != shared[f"bench2-{name}"]["measured"])
+    assert any(differs)            # the two counts' rows differ in their last bits
