@@ -59,8 +59,9 @@ def retain_freed_memory(mmap_threshold: int = MMAP_THRESHOLD,
     if libc is None:
         return False
     accepted = True
-    for (variable, parameter), value in zip(SETTINGS, (mmap_threshold, trim_threshold),
-                                            strict=True):
+    wanted = {"MALLOC_MMAP_THRESHOLD_": mmap_threshold, "MALLOC_TRIM_THRESHOLD_": trim_threshold}
+    for variable, parameter in SETTINGS:
+        value = wanted[variable]
         if variable in os.environ:
             continue
         if libc.mallopt(ctypes.c_int(parameter), ctypes.c_int(value)) != 1:

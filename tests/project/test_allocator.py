@@ -108,6 +108,17 @@ def test_a_refused_setting_says_false_and_stays_out_of_the_environment(monkeypat
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == "2000"
 
 
+def test_a_users_mmap_threshold_still_lets_the_trim_threshold_be_set(monkeypatch):
+    libc = FakeLibc({-3: 1, -1: 1})
+    monkeypatch.setattr(_allocator, "glibc", lambda: libc)
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "4096")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert retain_freed_memory() is True
+    assert libc.calls == [(-1, 536_870_912)]
+    assert (os.environ["MALLOC_MMAP_THRESHOLD_"], os.environ["MALLOC_TRIM_THRESHOLD_"]) == (
+        "4096", "536870912")
+
+
 def test_without_glibc_nothing_is_changed(monkeypatch):
     monkeypatch.setattr(_allocator, "glibc", lambda: None)
     for name in VARIABLES:
@@ -128,9 +139,10 @@ def test_glibc_is_found_only_with_its_own_symbol(monkeypatch):
     class Glibc(Library):
         gnu_get_libc_version = object()
 
-    for library, found in ((Musl, False), (Glibc, True)):
-        monkeypatch.setattr(_allocator.ctypes, "CDLL", library)
-        assert isinstance(_allocator.glibc(), Glibc) is found
+    monkeypatch.setattr(_allocator.ctypes, "CDLL", Musl)
+    assert _allocator.glibc() is None
+    monkeypatch.setattr(_allocator.ctypes, "CDLL", Glibc)
+    assert isinstance(_allocator.glibc(), Glibc)
 
     def no_process_library(name):
         raise TypeError("Windows: CDLL(None)")
