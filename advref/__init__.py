@@ -18,6 +18,7 @@ import os as _os
 if not _os.path.isdir(_os.path.join(__path__[0], "models")):     # a source checkout
     __path__.append(_os.path.dirname(__path__[0]))
 
+from advref._allocator import retain_freed_memory
 from advref.analysis.geometry import adversarial_subspace, cross_section, fgsm_plane, logit_path
 from advref.analysis.metrics import error_rate, evaluate
 from advref.analysis.transferability import transfer
@@ -34,5 +35,6 @@ __all__ = [
     "MinimalResult", "adversarial_subspace", "cross_section", "error_rate", "evaluate", "fgsm",
     "fgsm_plane", "iterative_fgsm", "linear_minimal_perturbation", "logit_path",
     "minimal_perturbation", "optimize_linear", "random_sign", "random_step_fgsm",
-    "random_uniform", "rubbish_report", "rubbish_samples", "train", "transfer",
+    "random_uniform", "retain_freed_memory", "rubbish_report", "rubbish_samples", "train",
+    "transfer",
 ]

@@ -16,7 +16,8 @@ from the heap, and up to TRIM_THRESHOLD of free heap stays with the process, so
 the next step's arrays reuse pages that are already mapped. Only where and how
 memory is taken changes, never a value computed in it. The process then keeps
 what it freed, up to its peak use plus TRIM_THRESHOLD: the `advref` command
-calls it for its own process; a program using the library may call it too.
+calls it for its own process; a program using the library may call it too
+(`advref.retain_freed_memory()`).
 
 The settings are also put in the environment (`MALLOC_MMAP_THRESHOLD_`,
 `MALLOC_TRIM_THRESHOLD_`, which glibc reads when a process starts), so worker
