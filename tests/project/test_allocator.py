@@ -73,6 +73,13 @@ def test_a_threshold_the_user_set_is_left_as_set():
     assert out == ["True", str(MMAP_THRESHOLD), "12345"]
 
 
+def unset(monkeypatch, *names):
+    """Remove the variables for one test; what retain_freed_memory sets goes with it."""
+    for name in names:
+        monkeypatch.setenv(name, "")       # recorded as it was, so undone after the test
+        monkeypatch.delenv(name)
+
+
 class FakeLibc:
     """mallopt recorded, answering 1 (taken) or 0 (refused) per parameter."""
 
@@ -88,8 +95,7 @@ def test_mallopt_gets_glibcs_parameter_numbers_and_the_byte_counts(monkeypatch):
     """M_MMAP_THRESHOLD is -3 and M_TRIM_THRESHOLD -1 in glibc's malloc.h."""
     libc = FakeLibc({-3: 1, -1: 1})
     monkeypatch.setattr(_allocator, "glibc", lambda: libc)
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    unset(monkeypatch, *VARIABLES)
     assert retain_freed_memory() is True
     assert libc.calls == [(-3, 268_435_456), (-1, 536_870_912)]
     assert (os.environ["MALLOC_MMAP_THRESHOLD_"], os.environ["MALLOC_TRIM_THRESHOLD_"]) == (
@@ -100,8 +106,7 @@ def test_mallopt_gets_glibcs_parameter_numbers_and_the_byte_counts(monkeypatch):
 def test_a_refused_setting_says_false_and_stays_out_of_the_environment(monkeypatch):
     libc = FakeLibc({-3: 0, -1: 1})
     monkeypatch.setattr(_allocator, "glibc", lambda: libc)
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    unset(monkeypatch, *VARIABLES)
     assert retain_freed_memory(1000, 2000) is False
     assert libc.calls == [(-3, 1000), (-1, 2000)]
     assert "MALLOC_MMAP_THRESHOLD_" not in os.environ
@@ -112,7 +117,7 @@ def test_a_users_mmap_threshold_still_lets_the_trim_threshold_be_set(monkeypatch
     libc = FakeLibc({-3: 1, -1: 1})
     monkeypatch.setattr(_allocator, "glibc", lambda: libc)
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "4096")
-    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    unset(monkeypatch, "MALLOC_TRIM_THRESHOLD_")
     assert retain_freed_memory() is True
     assert libc.calls == [(-1, 536_870_912)]
     assert (os.environ["MALLOC_MMAP_THRESHOLD_"], os.environ["MALLOC_TRIM_THRESHOLD_"]) == (
@@ -121,8 +126,7 @@ def test_a_users_mmap_threshold_still_lets_the_trim_threshold_be_set(monkeypatch
 
 def test_without_glibc_nothing_is_changed(monkeypatch):
     monkeypatch.setattr(_allocator, "glibc", lambda: None)
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    unset(monkeypatch, *VARIABLES)
     assert retain_freed_memory() is False
     assert not any(name in os.environ for name in VARIABLES)
 
