@@ -14,9 +14,10 @@ so every step paid for thousands of faults: measured on the 2-core machine,
 `retain_freed_memory()` raises both thresholds: arrays up to MMAP_THRESHOLD come
 from the heap, and up to TRIM_THRESHOLD of free heap stays with the process, so
 the next step's arrays reuse pages that are already mapped. Only where and how
-memory is taken changes, never a value computed in it. The process then keeps
-what it freed, up to its peak use plus TRIM_THRESHOLD: the `advref` command
-calls it for its own process; a program using the library may call it too
+memory is taken changes, never a value computed in it. The cost: after its
+peak the process keeps up to TRIM_THRESHOLD of freed memory instead of giving it
+back, so its resident size stays near the peak. The `advref` command calls it
+for its own process; a program using the library may call it too
 (`advref.retain_freed_memory()`).
 
 The settings are also put in the environment (`MALLOC_MMAP_THRESHOLD_`,
